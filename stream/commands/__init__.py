@@ -1,0 +1,1 @@
+"""Command groups of the ``spikewatch`` CLI, one module each."""
