@@ -1,0 +1,340 @@
+"""Single-account floods: one account filing many tickets (routed to its owner, never a page).
+
+A spike concentrated in one account is ambiguous (a broken integration, onboarding friction, one
+frustrated admin), so it goes to the account's owner. Per account, tickets are counted in
+``bucket``-second buckets of a small ring; the trailing ``horizon`` (one hour) is tested against the
+account's own baseline rate with a Poisson upper tail, and an episode also needs ``min_tickets``
+tickets: an account that files one ticket a year does not flood with three.
+
+The baseline is a decayed ticket count over a decayed exposure (time constant ``baseline_horizon``),
+plus a prior of ``prior_rate`` tickets per hour worth one day, so a new account has a sensible
+baseline; tickets filed during an episode are not learnt. Per-account state is a ``__slots__`` object
+of a few floats and one short list of ints (a few hundred bytes); only accounts in or near an episode
+keep the features and ids of their recent tickets, for the evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from detectors.base import Detector
+from detectors.poisson import tail_score
+from schemas.alerts import Alert
+
+__all__ = ["AccountFloodDetector"]
+
+_RESOLVE_SCORE = 1.3  # −log10(0.05)
+_RING = 24  # buckets per account: the trailing hour plus room for events ahead of the watermark
+
+
+class _AccountState:
+    """One account: ticket ring, decayed baseline, owner and tier from its latest account event."""
+
+    __slots__ = ("first_seen", "last_seen", "newest", "owner", "profile_ts", "ring", "ticket_sum", "tier")
+
+    def __init__(self, ts: float, newest: int) -> None:
+        self.ring = [0] * _RING
+        self.newest = newest  # absolute index of the newest bucket in the ring
+        self.ticket_sum = 0.0  # decayed count of learnt tickets, as of last_seen
+        self.first_seen = ts
+        self.last_seen = ts
+        self.owner: str | None = None
+        self.tier: str | None = None
+        self.profile_ts = float("-inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _AccountState:
+        state = cls.__new__(cls)
+        for name in cls.__slots__:
+            setattr(state, name, data[name])
+        return state
+
+
+class _Episode:
+    __slots__ = ("emitted", "expected", "features", "key", "samples", "score", "start", "tickets")
+
+    def __init__(self, key: str, start: float) -> None:
+        self.key, self.start = key, start
+        self.tickets, self.emitted = 0, 0
+        self.expected, self.score = 0.0, 0.0
+        self.features: dict[str, int] = {}
+        self.samples: list[str] = []
+
+
+class AccountFloodDetector(Detector):
+    """Flag one account filing far more tickets than its own baseline.
+
+    Parameters
+    ----------
+    horizon
+        Seconds of trailing tickets tested (one hour).
+    bucket
+        Seconds per bucket of the per-account ring; ``horizon`` must be a multiple of it.
+    min_tickets
+        Tickets in the trailing horizon an episode needs.
+    threshold
+        Score (−log10 of the Poisson upper tail) that opens an episode.
+    baseline_horizon
+        Time constant (seconds) of the account's decayed baseline.
+    prior_rate
+        Tickets per hour assumed for an account with no history (worth one day of it).
+    idle_horizon
+        Accounts without tickets or account events for this long are forgotten.
+
+    Examples
+    --------
+    >>> from schemas.events import TicketEvent
+    >>> t0 = 1_772_460_000.0
+    >>> detector = AccountFloodDetector()
+    >>> for i in range(15):  # fifteen tickets from one account in half an hour
+    ...     detector.learn_one(TicketEvent(ticket_id=f"T-{i}", account_id="acme", feature="sso",
+    ...                                    time=t0 + 120 * i))
+    >>> [(a.kind, a.status, a.account_id, a.pages, a.observed) for a in detector.advance(t0 + 1800)]
+    [('flood', 'firing', 'acme', False, 15.0)]
+    >>> [a.status for a in detector.advance(t0 + 3 * 3600)]
+    ['resolved']
+    """
+
+    observation_kind: ClassVar[str] = "event"
+
+    def __init__(
+        self,
+        horizon: float = 3600.0,
+        bucket: float = 300.0,
+        min_tickets: int = 10,
+        threshold: float = 6.0,
+        baseline_horizon: float = 7 * 86_400.0,
+        prior_rate: float = 0.05,
+        idle_horizon: float = 30 * 86_400.0,
+    ):
+        if not bucket > 0:
+            raise ValueError(f"bucket must be > 0, got {bucket!r}")
+        if not horizon >= bucket or abs(horizon / bucket - round(horizon / bucket)) > 1e-9:
+            raise ValueError(f"horizon must be a positive multiple of bucket, got {horizon!r}")
+        if round(horizon / bucket) > _RING - 4:
+            raise ValueError(f"horizon must span at most {_RING - 4} buckets, got {horizon!r}")
+        if int(min_tickets) != min_tickets or min_tickets < 2:
+            raise ValueError(f"min_tickets must be an integer >= 2, got {min_tickets!r}")
+        if not threshold > _RESOLVE_SCORE:
+            raise ValueError(f"threshold must be > {_RESOLVE_SCORE}, got {threshold!r}")
+        if not baseline_horizon >= horizon:
+            raise ValueError(f"baseline_horizon must be >= horizon, got {baseline_horizon!r}")
+        if not prior_rate > 0:
+            raise ValueError(f"prior_rate must be > 0, got {prior_rate!r}")
+        if not idle_horizon >= baseline_horizon / 7:
+            raise ValueError(f"idle_horizon must be >= baseline_horizon / 7, got {idle_horizon!r}")
+        self.horizon = float(horizon)
+        self.bucket = float(bucket)
+        self.min_tickets = int(min_tickets)
+        self.threshold = float(threshold)
+        self.baseline_horizon = float(baseline_horizon)
+        self.prior_rate = float(prior_rate)
+        self.idle_horizon = float(idle_horizon)
+
+        self._width = round(self.horizon / self.bucket)
+        self._accounts: dict[str, _AccountState] = {}
+        self._episodes: dict[str, _Episode] = {}
+        self._recent: dict[str, list[tuple[float, str, str]]] = {}  # hot accounts' (ts, feature, id)
+        self._dirty: set[str] = set()
+        self._closed = None  # index of the last bucket evaluated
+        self._last_evict = float("-inf")
+
+    # -- learning ---------------------------------------------------------------------------------
+    def learn_one(self, x: Any) -> None:
+        kind = getattr(x, "type", None)
+        if kind == "ticket":
+            self._learn_ticket(x)
+        elif kind == "account":
+            ts = x.ts
+            state = self._accounts.get(x.account_id)
+            if state is None:
+                state = self._accounts[x.account_id] = _AccountState(ts, int(ts // self.bucket))
+            if ts >= state.profile_ts:
+                state.owner, state.tier, state.profile_ts = x.owner, x.tier, ts
+            state.last_seen = max(state.last_seen, ts)
+
+    def _learn_ticket(self, ticket: Any) -> None:
+        ts, account_id = ticket.ts, ticket.account_id
+        b = int(ts // self.bucket)
+        state = self._accounts.get(account_id)
+        if state is None:
+            state = self._accounts[account_id] = _AccountState(ts, b)
+        if b > state.newest:
+            ring = state.ring
+            for skipped in range(max(state.newest + 1, b - _RING + 1), b + 1):
+                ring[skipped % _RING] = 0
+            state.newest = b
+        if b > state.newest - _RING:
+            state.ring[b % _RING] += 1
+        episode = self._episodes.get(account_id)
+        if episode is None:
+            # Learn the baseline from tickets outside episodes, decayed to this ticket's time.
+            if ts > state.last_seen:
+                state.ticket_sum *= math.exp(-(ts - state.last_seen) / self.baseline_horizon)
+            state.ticket_sum += 1.0
+        else:
+            episode.tickets += 1
+            episode.features[ticket.feature] = episode.features.get(ticket.feature, 0) + 1
+            if len(episode.samples) < 5:
+                episode.samples.append(ticket.ticket_id)
+        state.last_seen = max(state.last_seen, ts)
+        recent = self._recent.get(account_id)
+        if recent is not None or self._count(state, state.newest) >= self.min_tickets // 2:
+            recent = self._recent.setdefault(account_id, [])
+            recent.append((ts, ticket.feature, ticket.ticket_id))
+            cutoff = ts - self.horizon - 4 * self.bucket
+            if len(recent) > 200 or recent[0][0] < cutoff:
+                self._recent[account_id] = [r for r in recent if r[0] >= cutoff][-200:]
+        self._dirty.add(account_id)
+
+    def _count(self, state: _AccountState, last: int) -> int:
+        """Tickets in the trailing horizon that ends with bucket ``last`` (inclusive)."""
+        first = max(last - self._width + 1, state.newest - _RING + 1)
+        return sum(state.ring[b % _RING] for b in range(first, min(last, state.newest) + 1))
+
+    def _expected(self, state: _AccountState, now: float) -> float:
+        """Baseline tickets in one horizon for this account."""
+        tau = self.baseline_horizon
+        tickets = state.ticket_sum * math.exp(-max(0.0, now - state.last_seen) / tau)
+        exposure = tau * -math.expm1(-max(0.0, now - state.first_seen) / tau)
+        prior_exposure = 86_400.0
+        rate = (tickets + self.prior_rate * prior_exposure / 3600.0) / (exposure + prior_exposure)
+        return rate * self.horizon
+
+    def score_one(self, x: Any) -> float:
+        """Trailing-horizon score of the ticket's account (0 for other events)."""
+        if getattr(x, "type", None) != "ticket":
+            return 0.0
+        state = self._accounts.get(x.account_id)
+        if state is None:
+            return 0.0
+        return tail_score(self._count(state, state.newest), self._expected(state, x.ts))
+
+    # -- time -------------------------------------------------------------------------------------
+    def advance(self, watermark: float) -> list:
+        last_closed = int(watermark // self.bucket) - 1
+        if self._closed is None:
+            self._closed = last_closed - 1
+        alerts: list = []
+        if last_closed > self._closed:
+            self._closed = last_closed
+            alerts = self._evaluate(last_closed)
+        if watermark - self._last_evict >= 3600.0:
+            self._evict(watermark)
+            self._last_evict = watermark
+        return alerts
+
+    def flush(self) -> list:
+        """End of stream: resolve open episodes."""
+        at = (self._closed + 1) * self.bucket if self._closed is not None else 0.0
+        return [self._emit(a, self._episodes.pop(a), "resolved", at) for a in sorted(self._episodes)]
+
+    def _evaluate(self, last: int) -> list:
+        end = (last + 1) * self.bucket
+        candidates, pending = sorted(self._dirty | set(self._episodes)), set()
+        alerts = []
+        for account_id in candidates:
+            state = self._accounts.get(account_id)
+            if state is None:
+                continue
+            if state.newest > last:
+                pending.add(account_id)  # tickets ahead of the watermark: look again later
+            count = self._count(state, last)
+            expected = self._expected(state, end)
+            score = tail_score(count, expected) if count > expected else 0.0
+            episode = self._episodes.get(account_id)
+            if episode is None:
+                if count >= self.min_tickets and score >= self.threshold:
+                    alerts.append(self._open(account_id, state, last, count, expected, score))
+                elif count < self.min_tickets // 2 and account_id not in pending:
+                    self._recent.pop(account_id, None)
+                continue
+            episode.score = max(episode.score, score)
+            episode.expected = max(episode.expected, expected)
+            if score < _RESOLVE_SCORE or count < self.min_tickets // 2:
+                del self._episodes[account_id]
+                self._recent.pop(account_id, None)
+                alerts.append(self._emit(account_id, episode, "resolved", end))
+            elif episode.tickets >= 1.5 * episode.emitted:
+                alerts.append(self._emit(account_id, episode, "updated", end))
+        self._dirty = pending
+        return alerts
+
+    def _open(self, account_id: str, state: _AccountState, last: int, count: int, expected: float,
+              score: float) -> Alert:
+        end = (last + 1) * self.bucket
+        window_start = end - self.horizon
+        recent = [r for r in self._recent.get(account_id, ()) if window_start <= r[0] < end]
+        start = min((r[0] for r in recent), default=window_start)
+        start = math.floor(start / self.bucket) * self.bucket
+        stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
+        episode = self._episodes[account_id] = _Episode(f"flood:{account_id}:{stamp}", start)
+        episode.tickets, episode.expected, episode.score = count, expected, score
+        for _, feature, ticket_id in recent:
+            episode.features[feature] = episode.features.get(feature, 0) + 1
+            if len(episode.samples) < 5:
+                episode.samples.append(ticket_id)
+        return self._emit(account_id, episode, "firing", end)
+
+    def _emit(self, account_id: str, episode: _Episode, status: str, at: float) -> Alert:
+        episode.emitted = episode.tickets
+        state = self._accounts.get(account_id)
+        owner = state.owner if state is not None else None
+        tier = state.tier if state is not None else None
+        features = dict(sorted(episode.features.items(), key=lambda kv: (-kv[1], kv[0])))
+        top = ", ".join(list(features)[:3]) or "various features"
+        return Alert(
+            kind="flood",
+            status=status,
+            dedup_key=episode.key,
+            severity="warning",
+            pages=False,
+            summary=(
+                f"account {account_id} filed {episode.tickets} tickets (≈{episode.expected:.1f} expected "
+                f"per hour) about {top}" + (f"; owner {owner}" if owner else "")
+            ),
+            feature=next(iter(features), None),
+            account_id=account_id,
+            tier=tier,
+            accounts_affected=1,
+            observed=float(episode.tickets),
+            expected=round(episode.expected, 3),
+            score=round(episode.score, 3),
+            evidence={"owner": owner, "features": features, "sample_ticket_ids": list(episode.samples)},
+            started_at=episode.start,
+            event_time=at,
+        )
+
+    def _evict(self, now: float) -> None:
+        idle = [
+            a for a, s in self._accounts.items()
+            if s.last_seen < now - self.idle_horizon and a not in self._episodes and a not in self._dirty
+        ]
+        for account_id in idle:
+            del self._accounts[account_id]
+            self._recent.pop(account_id, None)
+
+    # -- introspection ----------------------------------------------------------------------------
+    @property
+    def open_episodes(self) -> list[str]:
+        """Dedup keys of the floods currently open."""
+        return sorted(e.key for e in self._episodes.values())
+
+    @property
+    def state_size(self) -> int:
+        """Accounts remembered."""
+        return len(self._accounts)
+
+    def account_state(self, account_id: str) -> dict[str, Any] | None:
+        """The account's state as a plain dict (what a table partitioned by account would store)."""
+        state = self._accounts.get(account_id)
+        return state.to_dict() if state is not None else None
+
+    def restore_account(self, account_id: str, data: dict[str, Any]) -> None:
+        """Put back an account's state saved with :meth:`account_state`."""
+        self._accounts[account_id] = _AccountState.from_dict(data)

@@ -1,0 +1,616 @@
+"""Release regressions: a ticket spike on one feature across many accounts (pages on-call).
+
+Per feature, tickets fall into tumbling windows of ``window`` seconds, closed by the watermark.
+
+Expected tickets in a window = rate × active accounts × hour-of-week correction, where
+
+* rate is the feature's tickets per active account per window, a ratio of exponentially decayed sums
+  (tickets / exposure) learnt only from windows outside incidents and data gaps. Decayed sums rather
+  than ``river.stats.EWMean``: a mean seeded by its first value (a feature is born on its first
+  ticket) stays biased for hundreds of windows, a ratio of sums does not;
+* active accounts are those with usage within the last hour (:class:`~detectors.activity.ActivityTracker`),
+  so nights, weekends and holidays expect fewer tickets. During a data gap (usage events far below their
+  seasonal level while tickets still arrive, and for one active horizon after it) the count falls back
+  on its hour-of-week baseline, never below: a gap is missing data, not zero usage;
+* the correction, per hour of the week and shared by all features, is observed / predicted tickets
+  (shrunk towards 1), for products where tickets follow a different rhythm than usage.
+
+**Breadth.** Each account counts at most ``max_per_account`` tickets in a test (per window, and over
+each trailing scale), and a test needs ``min_accounts`` distinct accounts: one account's flood cannot
+page, it is :class:`~detectors.flood.AccountFloodDetector`'s job.
+
+**Significance.** A negative-binomial upper tail (Poisson with extra variance ``dispersion × mean²``
+for the baseline's own uncertainty) of the capped count over several trailing scales (1, 3, 6 and 12
+windows). Chosen over a Poisson CUSUM because it has no state to reset after an incident, each scale's
+p-value reads directly as a false-alarm rate, and the multi-scale maximum gets both behaviours wanted:
+a large regression pages on its first window, a small one once an hour of evidence piles up. With 5-min
+windows, 4 scales and ~20 features there are ~7·10⁵ tests per 30 days; a Bonferroni budget of one
+false page gives p ≈ 1.4·10⁻⁶, i.e. a score (−log10 p) of 5.8; ``threshold=7`` leaves a margin for a
+misfit baseline (scales overlap, so the real false-alarm rate is lower still).
+
+**Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``: ``firing`` once,
+``updated`` when accounts affected or tickets grow by half since the last emission, ``resolved`` once
+the trailing ``resolve_windows`` windows together are unremarkable (p > 0.05). Windows are learnt
+``max(scales)`` windows after they close, so the start of an incident detected late is not learnt
+either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, NamedTuple
+
+from detectors.activity import ActivityTracker, HourOfWeekProfile, hour_of_week
+from detectors.base import Detector
+from detectors.poisson import tail_score
+from detectors.releases import ReleaseIndex
+from schemas.alerts import Alert
+
+__all__ = ["BreadthSpikeDetector", "WindowReport"]
+
+_RESOLVE_SCORE = 1.3  # −log10(0.05)
+_RHYTHM_PRIOR = 5.0  # tickets' worth of belief in the coarser level of the rhythm correction
+
+
+def _day_type_hour(how: int) -> int:
+    return (24 if how >= 5 * 24 else 0) + how % 24
+
+
+class WindowReport(NamedTuple):
+    """What one closed (feature, window) looked like; passed to the ``on_window`` callback."""
+
+    feature: str
+    start: float
+    end: float
+    observed: int  # tickets, each account capped at max_per_account
+    tickets: int  # tickets before the cap
+    expected: float
+    active_accounts: int
+    score: float  # best trailing-scale score at this window
+    warm: bool
+    gap: bool
+
+
+class _Incident:
+    __slots__ = (
+        "accounts",
+        "counted_through",
+        "emitted_accounts",
+        "emitted_observed",
+        "expected",
+        "key",
+        "observed",
+        "release",
+        "release_confidence",
+        "samples",
+        "score",
+        "start",
+        "start_window",
+    )
+
+    def __init__(self, key: str, start_window: int, start: float):
+        self.key, self.start_window, self.start = key, start_window, start
+        self.counted_through = start_window - 1  # last window whose tickets are in the totals
+        self.accounts: set[str] = set()
+        self.observed, self.expected, self.score = 0, 0.0, 0.0
+        self.emitted_accounts, self.emitted_observed = 0, 0
+        self.release: str | None = None
+        self.release_confidence: float | None = None
+        self.samples: list[str] = []
+
+
+class _FeatureState:
+    """Everything kept for one feature: decayed rate sums, recent windows, the open incident."""
+
+    __slots__ = (
+        "expected",
+        "exposure_sum",
+        "incident",
+        "last_score",
+        "last_ticket",
+        "learn_after",
+        "samples",
+        "ticket_sum",
+        "tickets_learnt",
+        "windows",
+        "windows_learnt",
+    )
+
+    def __init__(self) -> None:
+        self.ticket_sum = 0.0
+        self.exposure_sum = 0.0
+        self.windows_learnt = 0
+        self.tickets_learnt = 0
+        self.windows: dict[int, dict[str, int]] = {}  # window -> account -> tickets (open + recent)
+        self.samples: dict[int, list[str]] = {}
+        self.expected: dict[int, float] = {}
+        self.incident: _Incident | None = None
+        self.learn_after = -(2**62)  # windows up to this one belonged to an incident
+        self.last_ticket = float("-inf")
+        self.last_score = 0.0
+
+    def rate(self) -> float:
+        return self.ticket_sum / self.exposure_sum if self.exposure_sum > 0 else 0.0
+
+
+class BreadthSpikeDetector(Detector):
+    """Page when one feature's tickets rise across many accounts.
+
+    Parameters
+    ----------
+    window
+        Seconds per tumbling window.
+    scales
+        Trailing numbers of windows tested together.
+    max_per_account
+        Tickets one account may contribute to a test.
+    min_accounts
+        Distinct accounts a test needs.
+    threshold
+        Score (−log10 p) that opens an incident.
+    dispersion
+        Extra variance of the count (``mean + dispersion * mean**2``); 0 is the Poisson.
+    min_expected
+        Floor of the expected capped tickets per window, for features that are almost never mentioned.
+    fading_factor
+        Weight of each learnt window in the rate sums (0.002 ≈ memory of 500 windows, ~2 days).
+    warmup_windows, warmup_tickets
+        History a feature needs before it may alert.
+    resolve_windows
+        Trailing windows that must be unremarkable together to resolve an incident.
+    active_horizon
+        An account is active while it had usage this recently.
+    gap_fraction
+        A window with usage events below this fraction of their seasonal level is a data gap.
+    idle_horizon
+        Features (and accounts in the activity tracker) idle this long are forgotten.
+    release_lookback
+        Seconds before an incident in which a release touching the feature is a suspect.
+    early
+        Also test the windows not yet closed by the watermark, to page without waiting for the
+        allowed lateness (a count can only grow, so this adds no false pages).
+    on_window
+        Called with a :class:`WindowReport` for every closed (feature, window).
+
+    Examples
+    --------
+    >>> from schemas.events import TicketEvent, UsageEvent
+    >>> t0 = 1_772_409_600.0  # Monday 2026-03-02 00:00 UTC
+    >>> detector = BreadthSpikeDetector(warmup_windows=12, warmup_tickets=1)
+    >>> alerts = []
+    >>> for minute in range(0, 6 * 60, 5):  # six quiet hours: 20 accounts, one ticket an hour
+    ...     now = t0 + minute * 60
+    ...     for a in range(20):
+    ...         detector.learn_one(UsageEvent(account_id=f"a{a}", time=now))
+    ...     if minute % 60 == 0:
+    ...         detector.learn_one(TicketEvent(ticket_id=f"q{minute}", account_id="a0",
+    ...                                        feature="export", time=now))
+    ...     alerts += detector.advance(now)
+    >>> alerts
+    []
+    >>> now = t0 + 6 * 3600
+    >>> for a in range(20):  # then 20 accounts write in about export within five minutes
+    ...     detector.learn_one(UsageEvent(account_id=f"a{a}", time=now))
+    ...     detector.learn_one(TicketEvent(ticket_id=f"t{a}", account_id=f"a{a}", feature="export",
+    ...                                    time=now + a))
+    >>> [(a.kind, a.status, a.feature, a.accounts_affected, a.pages) for a in detector.advance(now + 300)]
+    [('regression', 'firing', 'export', 20, True)]
+    """
+
+    observation_kind: ClassVar[str] = "event"
+
+    def __init__(
+        self,
+        window: float = 300.0,
+        scales: tuple[int, ...] = (1, 3, 6, 12),
+        max_per_account: int = 2,
+        min_accounts: int = 3,
+        threshold: float = 7.0,
+        dispersion: float = 0.05,
+        min_expected: float = 0.02,
+        fading_factor: float = 0.002,
+        warmup_windows: int = 288,
+        warmup_tickets: int = 5,
+        resolve_windows: int = 6,
+        active_horizon: float = 3600.0,
+        gap_fraction: float = 0.2,
+        idle_horizon: float = 14 * 86_400.0,
+        release_lookback: float = 6 * 3600.0,
+        early: bool = True,
+        on_window: Callable[[WindowReport], Any] | None = None,
+    ):
+        if not window > 0:
+            raise ValueError(f"window must be > 0, got {window!r}")
+        if not scales or any(int(s) != s or s < 1 for s in scales):
+            raise ValueError(f"scales must be positive integers, got {scales!r}")
+        for name, value, low in (
+            ("max_per_account", max_per_account, 1),
+            ("min_accounts", min_accounts, 1),
+            ("warmup_windows", warmup_windows, 0),
+            ("warmup_tickets", warmup_tickets, 0),
+            ("resolve_windows", resolve_windows, 1),
+        ):
+            if int(value) != value or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not threshold > _RESOLVE_SCORE:
+            raise ValueError(f"threshold must be > {_RESOLVE_SCORE}, got {threshold!r}")
+        if not dispersion >= 0:
+            raise ValueError(f"dispersion must be >= 0, got {dispersion!r}")
+        if not min_expected > 0:
+            raise ValueError(f"min_expected must be > 0, got {min_expected!r}")
+        if not 0 < fading_factor < 1:
+            raise ValueError(f"fading_factor must be in (0, 1), got {fading_factor!r}")
+        if not active_horizon >= window:
+            raise ValueError(f"active_horizon must be >= window, got {active_horizon!r}")
+        if not 0 <= gap_fraction < 1:
+            raise ValueError(f"gap_fraction must be in [0, 1), got {gap_fraction!r}")
+        if not idle_horizon >= active_horizon:
+            raise ValueError(f"idle_horizon must be >= active_horizon, got {idle_horizon!r}")
+        if not release_lookback > 0:
+            raise ValueError(f"release_lookback must be > 0, got {release_lookback!r}")
+        self.window = float(window)
+        self.scales = tuple(sorted(int(s) for s in scales))
+        self.max_per_account = int(max_per_account)
+        self.min_accounts = int(min_accounts)
+        self.threshold = float(threshold)
+        self.dispersion = float(dispersion)
+        self.min_expected = float(min_expected)
+        self.fading_factor = float(fading_factor)
+        self.warmup_windows = int(warmup_windows)
+        self.warmup_tickets = int(warmup_tickets)
+        self.resolve_windows = int(resolve_windows)
+        self.active_horizon = float(active_horizon)
+        self.gap_fraction = float(gap_fraction)
+        self.idle_horizon = float(idle_horizon)
+        self.release_lookback = float(release_lookback)
+        self.early = bool(early)
+        self.on_window = on_window
+
+        self._span = max(max(self.scales), self.resolve_windows)  # closed windows kept per feature
+        self._features: dict[str, _FeatureState] = {}
+        self._activity = ActivityTracker(self.window, self.active_horizon, self.idle_horizon)
+        self._active_profile = HourOfWeekProfile()
+        self._usage_profile = HourOfWeekProfile()
+        self._rhythm: dict[int, list[float]] = {}  # hour of week -> [observed, predicted] decayed sums
+        self._rhythm_day: dict[int, list[float]] = {}  # (weekend, hour of day) -> the same
+        self._releases = ReleaseIndex(lookback=self.release_lookback)
+        self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
+        self._next_window: int | None = None
+        self._gap_until = float("-inf")
+        self._last_evict = float("-inf")
+        self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
+
+    # -- learning ---------------------------------------------------------------------------------
+    def use_releases(self, index: ReleaseIndex) -> None:
+        """Share a release index (the engine's) instead of this detector's own."""
+        self._releases = index
+
+    def learn_one(self, x: Any) -> None:
+        kind = getattr(x, "type", None)
+        ts = x.ts
+        if ts > self._now:
+            self._now = ts
+        if kind == "usage":
+            self._activity.observe(x.account_id, ts, x.count)
+        elif kind == "ticket":
+            self._learn_ticket(x)
+        elif kind == "release":
+            self._releases.add(x)
+
+    def _learn_ticket(self, ticket: Any) -> None:
+        ts = ticket.ts
+        w = int(ts // self.window)
+        if self._next_window is None:
+            self._next_window = w
+        elif w < self._next_window:
+            return  # its window is closed already: too late to count
+        state = self._features.get(ticket.feature)
+        if state is None:
+            state = self._features[ticket.feature] = _FeatureState()
+        accounts = state.windows.setdefault(w, {})
+        accounts[ticket.account_id] = accounts.get(ticket.account_id, 0) + 1
+        samples = state.samples.setdefault(w, [])
+        if len(samples) < 3:
+            samples.append(ticket.ticket_id)
+        if ts > state.last_ticket:
+            state.last_ticket = ts
+
+    def score_one(self, x: Any) -> float:
+        """The latest trailing-scale score of the ticket's feature (0 for other events)."""
+        if getattr(x, "type", None) != "ticket":
+            return 0.0
+        state = self._features.get(x.feature)
+        return state.last_score if state is not None else 0.0
+
+    # -- time -------------------------------------------------------------------------------------
+    def advance(self, watermark: float) -> list:
+        alerts: list = []
+        if self._next_window is None:
+            return alerts
+        while (self._next_window + 1) * self.window <= watermark:
+            alerts.extend(self._close(self._next_window))
+            self._next_window += 1
+        if self.early:
+            alerts.extend(self._early(watermark))
+        if watermark - self._last_evict >= 3600.0:
+            self._evict(watermark)
+            self._last_evict = watermark
+        return alerts
+
+    def flush(self) -> list:
+        """End of stream: close every open window and resolve open incidents."""
+        if self._next_window is None:
+            return []
+        last = max((max(s.windows, default=-1) for s in self._features.values()), default=-1)
+        alerts = self.advance((max(last, self._next_window) + 1) * self.window)
+        end = self._next_window * self.window
+        for feature in sorted(self._features):
+            state = self._features[feature]
+            if state.incident is not None:
+                alerts.append(self._emit(feature, state.incident, "resolved", end))
+                state.incident = None
+        return alerts
+
+    def _close(self, w: int) -> list:
+        start, end = w * self.window, (w + 1) * self.window
+        live = self._activity.active_at(end)
+        usage_events = self._activity.usage_events_between(start, end)
+        seasonal_usage = self._usage_profile.get(start)
+        if seasonal_usage is not None and usage_events < self.gap_fraction * seasonal_usage:
+            self._gap_until = end + self.active_horizon
+        gap = end <= self._gap_until
+        active = live
+        if gap:
+            seasonal_active = self._active_profile.get(start)
+            active = max(live, round(seasonal_active)) if seasonal_active is not None else live
+        else:
+            self._active_profile.update(start, live)
+            self._usage_profile.update(start, usage_events)
+        correction = self._correction(start)
+        self._windows_meta[w] = (active, correction, gap)
+
+        alerts = []
+        for feature in sorted(self._features):
+            alert = self._close_feature(feature, self._features[feature], w, active, correction, gap)
+            if alert is not None:
+                alerts.append(alert)
+        self._learn_window(w - self._span)
+        return alerts
+
+    def _correction(self, ts: float) -> float:
+        # Hierarchical shrinkage: hour of the week → (weekday or weekend, hour of day) → 1, each level
+        # worth _RHYTHM_PRIOR tickets, so a slot seen once a week does not swing on a few tickets.
+        how = hour_of_week(ts)
+        observed, predicted = self._rhythm_day.get(_day_type_hour(how), (0.0, 0.0))
+        by_day = (observed + _RHYTHM_PRIOR) / (predicted + _RHYTHM_PRIOR)
+        observed, predicted = self._rhythm.get(how, (0.0, 0.0))
+        return (observed + _RHYTHM_PRIOR * by_day) / (predicted + _RHYTHM_PRIOR)
+
+    def _close_feature(
+        self, feature: str, state: _FeatureState, w: int, active: int, correction: float, gap: bool
+    ) -> Any:
+        warm = self._is_feature_warm(state)
+        state.expected[w] = max(state.rate() * active * correction, self.min_expected)
+        best_score, best = self._best(state, w, state.expected[w])
+        state.last_score = best_score
+        this_window = state.windows.get(w, {})
+        observed_now = sum(min(n, self.max_per_account) for n in this_window.values())
+        if self.on_window is not None:
+            self.on_window(
+                WindowReport(feature, w * self.window, (w + 1) * self.window, observed_now,
+                             sum(this_window.values()), state.expected[w], active, best_score, warm, gap)
+            )
+        incident = state.incident
+        if incident is None:
+            if warm and best is not None and best_score >= self.threshold:
+                return self._open(feature, state, w, best, best_score, state.expected[w])
+            return None
+        if w <= incident.counted_through:
+            return None  # counted when the incident paged early, before this window closed
+        incident.observed += observed_now
+        incident.expected += state.expected[w]
+        incident.accounts.update(this_window)
+        incident.score = max(incident.score, best_score)
+        self._add_samples(incident, state, [w])
+        if self._resolve_score(state, w) < _RESOLVE_SCORE:
+            state.incident = None
+            state.learn_after = w
+            return self._emit(feature, incident, "resolved", (w + 1) * self.window)
+        grew = (
+            len(incident.accounts) >= 1.5 * incident.emitted_accounts
+            or incident.observed >= 1.5 * incident.emitted_observed
+        )
+        if grew:
+            return self._emit(feature, incident, "updated", (w + 1) * self.window)
+        return None
+
+    def _best(self, state: _FeatureState, w: int, fallback: float) -> tuple[float, tuple | None]:
+        """Best trailing-scale score ending at window ``w`` among tests with enough accounts.
+
+        Windows without a recorded expectation (still open) expect ``fallback``.
+        """
+        best_score, best = 0.0, None
+        merged: dict[str, int] = {}
+        mean, scale_index = 0.0, 0
+        for age in range(self.scales[-1]):
+            if w - age <= state.learn_after:
+                break  # the last incident's windows are its evidence, not a new incident's
+            for account, n in state.windows.get(w - age, {}).items():
+                merged[account] = merged.get(account, 0) + n
+            mean += state.expected.get(w - age, fallback)
+            if age + 1 != self.scales[scale_index]:
+                continue
+            scale_index += 1
+            observed = sum(min(n, self.max_per_account) for n in merged.values())
+            score = tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
+            if len(merged) >= self.min_accounts and score > best_score:
+                best_score, best = score, (age + 1, observed, mean, set(merged))
+        return best_score, best
+
+    def _early(self, watermark: float) -> list:
+        """Page before the windows close when the tickets already in are significant.
+
+        Counts in open windows can only grow (late tickets are added, none removed), so a count that
+        is already significant stays so: paging early does not add false pages, it only saves the
+        allowed lateness.
+        """
+        assert self._next_window is not None
+        alerts = []
+        # Only the estimate for the open windows is new here: take the larger of the live and the seasonal
+        # count of active accounts, so a usage gap that has not closed a window yet cannot page.
+        live = self._activity.active_at(watermark)
+        seasonal = self._active_profile.get(watermark)
+        if seasonal is not None:
+            live = max(live, round(seasonal))
+        for feature in sorted(self._features):
+            state = self._features[feature]
+            if state.incident is not None or not self._is_feature_warm(state):
+                continue
+            head = max(state.windows, default=-1)
+            if head < self._next_window:
+                continue
+            estimate = max(state.rate() * live * self._correction(head * self.window), self.min_expected)
+            score, best = self._best(state, head, estimate)
+            if best is not None and score >= self.threshold:
+                alerts.append(self._open(feature, state, head, best, score, estimate, at=watermark))
+        return alerts
+
+    def _resolve_score(self, state: _FeatureState, w: int) -> float:
+        merged: dict[str, int] = {}
+        mean = 0.0
+        for age in range(self.resolve_windows):
+            for account, n in state.windows.get(w - age, {}).items():
+                merged[account] = merged.get(account, 0) + n
+            mean += state.expected.get(w - age, state.expected[w])
+        observed = sum(min(n, self.max_per_account) for n in merged.values())
+        return tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
+
+    def _open(
+        self, feature: str, state: _FeatureState, w: int, best: tuple, score: float, fallback: float = 0.0,
+        at: float | None = None,
+    ) -> Any:
+        scale, observed, expected, accounts = best
+        windows = list(range(w - scale + 1, w + 1))
+        # The incident starts at the first window of the evidence that was above its expectation.
+        first = next((v for v in windows if self._capped(state, v) > state.expected.get(v, fallback)), w)
+        start = first * self.window
+        stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
+        incident = state.incident = _Incident(f"regression:{feature}:{stamp}", first, start)
+        incident.observed, incident.expected, incident.score = observed, expected, score
+        incident.counted_through = w
+        incident.accounts = accounts
+        self._add_samples(incident, state, windows)
+        suspect = self._releases.suspect(feature, start)
+        if suspect is not None:
+            incident.release, incident.release_confidence = suspect.version, suspect.confidence
+        return self._emit(feature, incident, "firing", (w + 1) * self.window if at is None else at)
+
+    def _capped(self, state: _FeatureState, w: int) -> int:
+        return sum(min(n, self.max_per_account) for n in state.windows.get(w, {}).values())
+
+    @staticmethod
+    def _add_samples(incident: _Incident, state: _FeatureState, windows: list[int]) -> None:
+        for v in windows:
+            for ticket_id in state.samples.get(v, ()):
+                if len(incident.samples) < 5 and ticket_id not in incident.samples:
+                    incident.samples.append(ticket_id)
+
+    def _emit(self, feature: str, incident: _Incident, status: str, at: float) -> Any:
+        # The emission's event time is when the decision was made: the latest event time seen (at
+        # least the window end), so early pages never predate the tickets that caused them.
+        at = max(at, self._now)
+        incident.emitted_accounts = len(incident.accounts)
+        incident.emitted_observed = incident.observed
+        release = f" after release {incident.release}" if incident.release else ""
+        verb = {"firing": "rising", "updated": "still rising", "resolved": "back to baseline"}[status]
+        return Alert(
+            kind="regression",
+            status=status,
+            dedup_key=incident.key,
+            severity="critical",
+            pages=True,
+            summary=(
+                f"{feature} tickets {verb}{release}: {incident.observed} observed vs "
+                f"{incident.expected:.1f} expected from {len(incident.accounts)} accounts"
+            ),
+            feature=feature,
+            release=incident.release,
+            release_confidence=incident.release_confidence,
+            accounts_affected=len(incident.accounts),
+            observed=float(incident.observed),
+            expected=round(incident.expected, 3),
+            score=round(incident.score, 3),
+            evidence={
+                "sample_ticket_ids": list(incident.samples),
+                "window_seconds": self.window,
+                "sample_accounts": sorted(incident.accounts)[:10],
+            },
+            started_at=incident.start,
+            event_time=at,
+        )
+
+    def _learn_window(self, w: int) -> None:
+        meta = self._windows_meta.pop(w, None)
+        if meta is None:
+            return
+        active, correction, gap = meta
+        observed_total, predicted_total = 0.0, 0.0
+        keep = 1.0 - self.fading_factor
+        for state in self._features.values():
+            accounts = state.windows.pop(w, {})
+            state.samples.pop(w, None)
+            state.expected.pop(w, None)
+            in_incident = state.incident is not None and w >= state.incident.start_window
+            if gap or in_incident or w <= state.learn_after:
+                continue
+            observed = sum(min(n, self.max_per_account) for n in accounts.values())
+            if self._is_feature_warm(state):
+                observed_total += observed
+                predicted_total += state.rate() * active
+            state.ticket_sum = state.ticket_sum * keep + observed
+            state.exposure_sum = state.exposure_sum * keep + active * correction
+            state.windows_learnt += 1
+            state.tickets_learnt += observed
+        if predicted_total > 0:
+            how = hour_of_week(w * self.window)
+            # Hour-of-week slots get 12 windows a week and day-type slots 24 to 60: both fadings span
+            # about a month.
+            for sums, keep_rhythm in (
+                (self._rhythm.setdefault(how, [0.0, 0.0]), 0.98),
+                (self._rhythm_day.setdefault(_day_type_hour(how), [0.0, 0.0]), 0.995),
+            ):
+                sums[0] = sums[0] * keep_rhythm + observed_total
+                sums[1] = sums[1] * keep_rhythm + predicted_total
+
+    def _evict(self, now: float) -> None:
+        self._activity.evict(now)
+        for feature in [
+            f for f, s in self._features.items()
+            if s.incident is None and not s.windows and s.last_ticket < now - self.idle_horizon
+        ]:
+            del self._features[feature]
+
+    # -- introspection ----------------------------------------------------------------------------
+    def _is_feature_warm(self, state: _FeatureState) -> bool:
+        return state.windows_learnt >= self.warmup_windows and state.tickets_learnt >= self.warmup_tickets
+
+    @property
+    def is_warm(self) -> bool:
+        """True once every feature seen so far has enough history to alert."""
+        return bool(self._features) and not self.cold_features
+
+    @property
+    def cold_features(self) -> list[str]:
+        """Features that may not alert yet, for lack of history."""
+        return sorted(f for f, s in self._features.items() if not self._is_feature_warm(s))
+
+    @property
+    def open_incidents(self) -> list[str]:
+        """Dedup keys of the incidents currently firing."""
+        return sorted(s.incident.key for s in self._features.values() if s.incident is not None)
+
+    @property
+    def state_size(self) -> int:
+        """Features plus accounts tracked for activity."""
+        return len(self._features) + self._activity.state_size

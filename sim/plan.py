@@ -1,0 +1,211 @@
+"""The incident plan: releases and the labelled incidents injected into a simulated world.
+
+Nothing happens in the first :data:`sim.world.WARMUP_DAYS` days (baselines need history). Incident
+kinds:
+
+``regression``
+    a release breaks one of its features: 5–30 min later tickets on it rise ×1.5 to ×10 for a share
+    of accounts, for hours;
+``benign_release``
+    every other release (must not page);
+``flood``
+    one account files dozens of tickets on one feature within an hour or two;
+``drift``
+    one feature's ticket rate climbs linearly to ``size`` × over two weeks;
+``churn``
+    an account's usage falls to 10–40 % over 1–3 days and stays there; its tickets almost stop;
+``expansion``
+    an account's seats_used climbs towards its seat limit, usage with it;
+``holiday``
+    every account at 15–25 % of normal for a day;
+``ingestion_gap``
+    no usage events from anyone for ~6 h (tickets keep flowing);
+``onboarding``
+    a new account appears mid-stream and files many tickets for a few days.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from sim.world import WARMUP_DAYS, World
+
+__all__ = ["REGRESSION_SIZES", "Incident", "Plan", "Release", "plan_incidents"]
+
+REGRESSION_SIZES = (1.5, 2.0, 3.0, 5.0, 10.0)
+_H = 3600.0
+
+
+@dataclasses.dataclass
+class Release:
+    """A deploy: version, features touched and event time (epoch seconds)."""
+
+    version: str
+    features: list[str]
+    ts: float
+
+
+@dataclasses.dataclass
+class Incident:
+    """One labelled incident; times are epoch seconds, ``details`` holds kind-specific truth."""
+
+    kind: str
+    start: float
+    end: float
+    feature: str | None = None
+    release: str | None = None
+    account_id: str | None = None
+    size: float | None = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Plan:
+    """Releases and incidents of one simulation."""
+
+    releases: list[Release]
+    incidents: list[Incident]
+
+    def of_kind(self, kind: str) -> list[Incident]:
+        """Incidents of one kind, in start order."""
+        return sorted((i for i in self.incidents if i.kind == kind), key=lambda i: i.start)
+
+
+def plan_incidents(world: World) -> Plan:
+    """Draw releases and incidents for ``world`` (deterministic in the seed; sets the new account's
+    creation hour in ``world``).
+
+    Examples
+    --------
+    >>> from sim.config import SimConfig
+    >>> from sim.world import build_world
+    >>> w = build_world(SimConfig(seed=2, days=21, accounts=60))
+    >>> plan = plan_incidents(w)
+    >>> {"regression", "churn", "holiday", "ingestion_gap"} <= {i.kind for i in plan.incidents}
+    True
+    """
+    cfg = world.config
+    rng = np.random.default_rng([cfg.seed, 2])
+    t0 = cfg.start_ts
+    warmup = min(WARMUP_DAYS, cfg.days // 3)
+    weekdays = [d for d in range(cfg.days) if d % 7 < 5]
+    late_weekdays = [d for d in weekdays if d >= warmup]
+    incidents: list[Incident] = []
+
+    holiday_day = gap_day = -1
+    if cfg.incidents and len(late_weekdays) >= 4:
+        middle = [d for d in late_weekdays if cfg.days * 0.4 <= d <= cfg.days * 0.7] or late_weekdays
+        holiday_day = int(rng.choice(middle))
+        others = [d for d in late_weekdays if abs(d - holiday_day) > 1]
+        gap_day = int(rng.choice(others)) if others else -1
+        level = float(rng.uniform(0.15, 0.25))
+        incidents.append(Incident("holiday", t0 + holiday_day * 24 * _H, t0 + (holiday_day + 1) * 24 * _H,
+                                  size=level))  # fmt: skip
+        if gap_day >= 0:
+            gap_start = t0 + gap_day * 24 * _H + float(rng.uniform(8.0, 13.0)) * _H
+            incidents.append(Incident("ingestion_gap", gap_start, gap_start + 6 * _H, size=6.0))
+
+    releases: list[Release] = []
+    minor = 0
+    for day in weekdays:
+        if day == holiday_day or rng.random() > 0.85:
+            continue
+        for _ in range(int(rng.integers(1, 3))):
+            minor += 1
+            k = int(rng.integers(1, 4))
+            touched = rng.choice(len(world.features), size=k, replace=False, p=world.feature_weight)
+            ts = t0 + day * 24 * _H + float(rng.uniform(9.0, 17.0)) * _H
+            releases.append(Release(f"v1.{minor}.0", [world.features[i] for i in sorted(touched)], ts))
+    releases.sort(key=lambda r: r.ts)
+
+    regression_releases: set[str] = set()
+    if cfg.incidents:
+        quiet = {holiday_day, gap_day}
+        last = t0 + (cfg.days - 1) * 24 * _H
+        candidates = [r for r in releases if warmup <= (r.ts - t0) // (24 * _H) and r.ts < last
+                      and (r.ts - t0) // (24 * _H) not in quiet]  # fmt: skip
+        n_regressions = min(len(candidates), max(1, round(cfg.days / 5)))
+        chosen: list[Release] = []
+        for r in rng.permutation(len(candidates)):
+            rel = candidates[int(r)]
+            if all(abs(rel.ts - c.ts) > 30 * _H for c in chosen):
+                chosen.append(rel)
+            if len(chosen) == n_regressions:
+                break
+        sizes = rng.permutation(np.resize(REGRESSION_SIZES, len(chosen)))
+        for rel, size in zip(sorted(chosen, key=lambda r: r.ts), sizes, strict=True):
+            start = rel.ts + float(rng.uniform(5.0, 30.0)) * 60
+            share = float(rng.uniform(0.4, 0.9))
+            affected = np.flatnonzero(rng.random(world.n_accounts - 1) < share)
+            incidents.append(Incident(
+                "regression", start, start + float(rng.uniform(2.0, 8.0)) * _H,
+                feature=rel.features[int(rng.integers(len(rel.features)))], release=rel.version,
+                size=float(size), details={"affected_share": share, "affected": affected.tolist()},
+            ))  # fmt: skip
+            regression_releases.add(rel.version)
+    for rel in releases:
+        if rel.version not in regression_releases:
+            incidents.append(Incident("benign_release", rel.ts, rel.ts + 6 * _H, release=rel.version,
+                                      details={"features": rel.features}))  # fmt: skip
+
+    if cfg.incidents:
+        _plan_accounts(world, rng, warmup, late_weekdays, incidents)
+    incidents.sort(key=lambda i: (i.start, i.kind))
+    return Plan(releases=releases, incidents=incidents)
+
+
+def _plan_accounts(world: World, rng: np.random.Generator, warmup: int, late_weekdays: list[int],
+                   incidents: list[Incident]) -> None:  # fmt: skip
+    cfg = world.config
+    t0, end = cfg.start_ts, cfg.start_ts + cfg.days * 24 * _H
+    n_old = world.n_accounts - 1
+    order = rng.permutation(n_old)
+    n_churn = max(2, round(0.03 * n_old))
+    n_expand = max(2, round(0.02 * n_old))
+    churners = order[:n_churn]
+    expanders = [int(a) for a in order[n_churn:] if world.seats[a] >= 5][:n_expand]
+    last_start = max(warmup + 1, cfg.days - 4)
+    for a in churners:
+        start = t0 + float(rng.uniform(warmup + 1, last_start)) * 24 * _H
+        decline = float(rng.uniform(1.0, 3.0)) * 24 * _H
+        incidents.append(Incident("churn", start, start + decline, account_id=world.account_id[a],
+                                  size=float(rng.uniform(0.1, 0.4)),
+                                  details={"account": int(a)}))  # fmt: skip
+    for a in expanders:
+        start = t0 + float(rng.uniform(warmup, max(warmup + 1, cfg.days / 2))) * 24 * _H
+        # Expanders start well below their limit and climb to ~95 % of their seats by the end.
+        first = max(1, int(world.seats[a] * 0.45))
+        world.seats_used[a] = first
+        target = max(first + 1, round(int(world.seats[a]) * 0.95))
+        incidents.append(Incident("expansion", start, end, account_id=world.account_id[a],
+                                  size=target / first, details={"account": a, "target": target}))  # fmt: skip
+
+    busy = [d for d in late_weekdays if d < cfg.days - 1]
+    flooders = [int(a) for a in order[n_churn:] if int(a) not in set(expanders)]
+    for k in range(max(1, cfg.days // 10)):
+        day = int(rng.choice(busy))
+        start = t0 + day * 24 * _H + float(rng.uniform(9.0, 16.0)) * _H
+        a = int(flooders[k % len(flooders)])
+        f = world.features[int(rng.integers(len(world.features)))]
+        incidents.append(Incident("flood", start, start + float(rng.uniform(1.0, 2.0)) * _H, feature=f,
+                                  account_id=world.account_id[a], size=float(rng.integers(24, 61)),
+                                  details={"account": a}))  # fmt: skip
+
+    drift_start = t0 + (warmup + 1) * 24 * _H + float(rng.uniform(0, 2)) * 24 * _H
+    drift_end = min(end, drift_start + 14 * 24 * _H)
+    f = int(rng.choice(len(world.features), p=world.feature_weight))
+    incidents.append(Incident("drift", drift_start, drift_end, feature=world.features[f], size=2.0,
+                              details={"feature_index": f}))  # fmt: skip
+
+    new = world.n_accounts - 1
+    day = int(rng.choice([d for d in late_weekdays if d <= max(warmup + 2, cfg.days - 5)] or [warmup]))
+    hour = day * 24 + int(rng.integers(9, 12))
+    world.created_hour[new] = hour
+    setup = rng.choice(len(world.features), size=2, replace=False)
+    incidents.append(Incident("onboarding", t0 + hour * _H, t0 + (hour + 96) * _H,
+                              account_id=world.account_id[new], size=10.0,
+                              details={"account": new, "features": [world.features[i] for i in setup],
+                                       "feature_index": setup.tolist()}))  # fmt: skip

@@ -1,0 +1,128 @@
+"""Prometheus metrics of the ingest worker, in base units and with bounded labels only.
+
+Every metric lives in the registry handed to :class:`WorkerMetrics`, never in the global default one,
+so tests and several apps in one process do not share counters. Labels are the event type, the
+feature and the rejection reason; never account ids, whose number grows with the customer base.
+
+Examples
+--------
+>>> from prometheus_client import CollectorRegistry
+>>> registry = CollectorRegistry()
+>>> metrics = WorkerMetrics(registry)
+>>> metrics.observe_valid("ticket", feature="checkout", event_time=1_700_000_000, wall_time=1_700_000_002.5)
+>>> metrics.observe_invalid("not_json")
+>>> registry.get_sample_value("spikewatch_events_total", {"type": "ticket"})
+1.0
+>>> registry.get_sample_value("spikewatch_tickets_total", {"feature": "checkout"})
+1.0
+>>> registry.get_sample_value("spikewatch_records_processed_total")
+2.0
+>>> registry.get_sample_value("spikewatch_processing_lag_seconds_sum")
+2.5
+
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["LAG_BUCKETS", "OTHER_FEATURE", "WorkerMetrics"]
+
+#: Processing lag buckets, seconds: from live traffic (sub-second) to replays of old data (days).
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 604800)
+#: Label used for features beyond ``max_features``, which keeps the series count bounded.
+OTHER_FEATURE = "_other"
+
+
+class WorkerMetrics:
+    """Counters, gauges and histograms of one worker, registered in ``registry``.
+
+    Parameters
+    ----------
+    registry
+        Where the metrics are registered; a fresh :class:`~prometheus_client.CollectorRegistry` per app.
+    max_features
+        Distinct ``feature`` label values kept; later features are counted under ``_other``.
+
+    """
+
+    def __init__(self, registry: CollectorRegistry, max_features: int = 500) -> None:
+        if max_features < 1:
+            raise ValueError(f"max_features must be at least 1, got {max_features}")
+        self.registry = registry
+        self.max_features = max_features
+        self._features: set[str] = set()
+        self._latest_event_time = float("-inf")
+        self.records_processed = Counter(
+            "spikewatch_records_processed",
+            "Input records handled, valid or not.",
+            registry=registry,
+        )
+        self.events = Counter(
+            "spikewatch_events",
+            "Valid events counted, by event type.",
+            ["type"],
+            registry=registry,
+        )
+        self.tickets = Counter(
+            "spikewatch_tickets",
+            "Valid ticket events counted, by product feature.",
+            ["feature"],
+            registry=registry,
+        )
+        self.invalid_events = Counter(
+            "spikewatch_invalid_events",
+            "Input records rejected and sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.duplicates_skipped = Counter(
+            "spikewatch_duplicate_records_skipped",
+            "Records already applied before a restart and skipped when delivered again.",
+            registry=registry,
+        )
+        self.processing_lag = Histogram(
+            "spikewatch_processing_lag_seconds",
+            "Wall time at processing minus event time of valid events.",
+            buckets=LAG_BUCKETS,
+            registry=registry,
+        )
+        self.last_event_time = Gauge(
+            "spikewatch_last_event_timestamp_seconds",
+            "Event time of the most recent valid event, Unix seconds.",
+            registry=registry,
+        )
+
+    def observe_valid(
+        self, event_type: str, *, event_time: float, wall_time: float, feature: str | None = None
+    ) -> None:
+        """Count one valid event of ``event_type`` (``feature`` for tickets) and its processing lag.
+
+        ``event_time`` and ``wall_time`` are Unix seconds; the lag is their difference.
+        """
+        self.records_processed.inc()
+        self.events.labels(type=event_type).inc()
+        if feature is not None:
+            self.tickets.labels(feature=self._feature_label(feature)).inc()
+        self.processing_lag.observe(wall_time - event_time)
+        if event_time > self._latest_event_time:
+            self._latest_event_time = event_time
+            self.last_event_time.set(event_time)
+
+    def observe_invalid(self, reason: str) -> None:
+        """Count one rejected record by its rejection ``reason``."""
+        self.records_processed.inc()
+        self.invalid_events.labels(reason=reason).inc()
+
+    def observe_duplicate(self) -> None:
+        """Count one redelivered record that had already been applied."""
+        self.records_processed.inc()
+        self.duplicates_skipped.inc()
+
+    def _feature_label(self, feature: str) -> str:
+        if feature in self._features:
+            return feature
+        if len(self._features) < self.max_features:
+            self._features.add(feature)
+            return feature
+        return OTHER_FEATURE

@@ -1,0 +1,188 @@
+"""Helpers for the worker's Kafka tests: a labelled mixed input file and a worker subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stream.kafka_local import free_port
+
+FEATURES = ("checkout", "sso", "billing", "search", "export", "api")
+EVENT_TYPES = ("ticket", "usage", "release", "account")
+
+
+@dataclass
+class LabelledInput:
+    """Input lines with what the worker must make of them."""
+
+    lines: list[bytes] = field(default_factory=list)
+    by_type: Counter[str] = field(default_factory=Counter)
+    by_feature: Counter[str] = field(default_factory=Counter)
+    #: Line index -> expected rejection reason.
+    rejected: dict[int, str] = field(default_factory=dict)
+
+
+def _valid(kind: str, i: int, rng: random.Random) -> dict:
+    account = f"acct-{rng.randrange(300)}"
+    time_ = 1_772_460_300 + i
+    if kind == "ticket":
+        return {"type": "ticket", "ticket_id": f"T-{i}", "account_id": account,
+                "feature": rng.choice(FEATURES), "severity": rng.choice(["low", "normal", "high"]),
+                "time": f"2026-03-02T14:{i % 60:02d}:00Z"}  # fmt: skip
+    if kind == "usage":
+        return {"type": "usage", "account_id": account, "feature": rng.choice(FEATURES),
+                "count": rng.randrange(1, 50), "time": time_ * 1000}  # fmt: skip
+    if kind == "release":
+        return {"type": "release", "version": f"4.{i}.0", "features": rng.sample(FEATURES, 2), "time": time_}
+    return {"type": "account", "account_id": account, "mrr": 99.0 * rng.randrange(1, 40),
+            "seats": rng.randrange(1, 200), "tier": "business", "time": time_}  # fmt: skip
+
+
+def _malformed(i: int) -> tuple[bytes, str]:
+    ticket = _valid("ticket", i, random.Random(i))
+    variants: list[tuple[bytes, str]] = [
+        (b'{"type": "ticket", "ticket_id": ' + str(i).encode(), "not_json"),
+        (json.dumps({**ticket, "type": "refund"}).encode(), "unknown_type"),
+        (json.dumps({k: v for k, v in ticket.items() if k != "account_id"}).encode(), "missing_field"),
+        (json.dumps({**ticket, "severity": "catastrophic"}).encode(), "invalid_field"),
+        (json.dumps({**ticket, "time": "2026-03-02T14:05:00"}).encode(), "naive_time"),
+        (json.dumps({"type": "usage", "account_id": "acct-1", "count": -3, "time": 1772460300}).encode(),
+         "negative_count"),  # fmt: skip
+        (json.dumps({**ticket, "subject": "x" * 70_000}).encode(), "too_large"),
+        (b'{"type": "ticket", "subject": "\xff\xfe", "ticket_id": "T-' + str(i).encode() + b'"}', "invalid_utf8"),
+        (b"[1, 2, 3]", "not_object"),
+    ]
+    return variants[i % len(variants)]
+
+
+def labelled_input(n: int, *, malformed_share: float = 0.02, seed: int = 7) -> LabelledInput:
+    """``n`` lines of all four event types, ``malformed_share`` of them malformed in assorted ways."""
+    rng = random.Random(seed)
+    data = LabelledInput()
+    bad = set(rng.sample(range(n), round(n * malformed_share)))
+    for i in range(n):
+        if i in bad:
+            line, reason = _malformed(len(data.rejected))
+            data.rejected[i] = reason
+        else:
+            kind = rng.choices(EVENT_TYPES, weights=(30, 60, 2, 8))[0]
+            event = _valid(kind, i, rng)
+            line = json.dumps(event).encode()
+            data.by_type[kind] += 1
+            if kind == "ticket":
+                data.by_feature[event["feature"]] += 1
+        data.lines.append(line)
+    return data
+
+
+def worker_env(bootstrap: str, name: str, state_dir: Path, *, guarantee: str = "at_least_once") -> dict[str, str]:
+    """Environment of a worker with its own app id and topics, so tests never share state."""
+    return {
+        **os.environ,
+        "SPIKEWATCH_KAFKA__BOOTSTRAP": bootstrap,
+        "SPIKEWATCH_WORKER__APP_ID": f"{name}-app",
+        "SPIKEWATCH_WORKER__STATE_DIR": str(state_dir),
+        "SPIKEWATCH_WORKER__PROCESSING_GUARANTEE": guarantee,
+        "SPIKEWATCH_TOPICS__INPUT": f"{name}.events",
+        "SPIKEWATCH_TOPICS__DEADLETTER": f"{name}.deadletter",
+        "SPIKEWATCH_TOPICS__PARTITIONS": "4",
+    }
+
+
+class WorkerProcess:
+    """A ``spikewatch worker`` subprocess and its HTTP endpoints."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        cli = [sys.executable, "-m", "stream.cli", "worker", "--web-port", str(self.port), "--loglevel", "warning"]
+        self.process = subprocess.Popen(cli, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def counts(self) -> dict | None:
+        """``/counts`` as JSON, or None while the web server is not up."""
+        with contextlib.suppress(OSError):
+            status, body = self.get("/counts")
+            if status == 200:
+                return json.loads(body)
+        return None
+
+    def wait_for(self, predicate: Callable[[dict], bool], timeout: float = 90.0) -> dict | None:
+        """Poll ``/counts`` until ``predicate`` holds; the last counts seen (None if never up)."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"worker exited with {self.process.returncode}: {self.tail()}"
+            last = self.counts() or last
+            if last is not None and predicate(last):
+                return last
+            time.sleep(0.3)
+        return last
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+        return self.process.returncode
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list:
+    """Every record of ``topic`` from the start, reading until ``expected`` arrived or ``timeout``."""
+
+    async def consume() -> list:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                    enable_auto_commit=False, isolation_level="read_committed")  # fmt: skip
+        await consumer.start()
+        found: list = []
+        try:
+            deadline = time.monotonic() + timeout
+            while len(found) < expected and time.monotonic() < deadline:
+                batches = await consumer.getmany(timeout_ms=1000)
+                for batch in batches.values():
+                    found.extend(batch)
+            # One more quiet poll, so a surplus (duplicates) would show too.
+            for batch in (await consumer.getmany(timeout_ms=2000)).values():
+                found.extend(batch)
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(consume())
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
