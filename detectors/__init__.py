@@ -1,10 +1,13 @@
 """Pure, deterministic detectors in event time, and the engine that routes events to them."""
 
-from detectors.activity import ActivityTracker, HourOfWeekProfile
+from detectors.activity import ActivityTracker, HourlyProfile
 from detectors.base import Detector
 from detectors.churn import SilentChurnDetector
 from detectors.clock import EventClock
 from detectors.dedup import TicketDeduplicator
+from detectors.drift import FeatureDriftDetector
+from detectors.engine import DetectionEngine
+from detectors.expansion import ExpansionDetector
 from detectors.flood import AccountFloodDetector
 from detectors.regression import BreadthSpikeDetector, WindowReport
 from detectors.releases import ReleaseIndex, Suspect
@@ -13,9 +16,12 @@ __all__ = [
     "AccountFloodDetector",
     "ActivityTracker",
     "BreadthSpikeDetector",
+    "DetectionEngine",
     "Detector",
     "EventClock",
-    "HourOfWeekProfile",
+    "ExpansionDetector",
+    "FeatureDriftDetector",
+    "HourlyProfile",
     "ReleaseIndex",
     "SilentChurnDetector",
     "Suspect",

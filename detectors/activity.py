@@ -8,7 +8,7 @@ sum over the few buckets inside the horizon.
 
 The tracker also counts usage events per bucket (including ``count=0`` aggregates) so that a stalled
 usage pipeline (a data gap) can be told apart from a quiet hour: a gap is missing data, not zero usage.
-:class:`HourOfWeekProfile` keeps the seasonal level that stands in for the live count during a gap.
+:class:`HourlyProfile` keeps the seasonal level that stands in for the live count during a gap.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 
 from river import stats
 
-__all__ = ["ActivityTracker", "HourOfWeekProfile", "hour_of_week"]
+__all__ = ["ActivityTracker", "HourlyProfile", "hour_of_week"]
 
 _WEEK_ORIGIN = 3 * 86_400.0  # 1970-01-01 was a Thursday: shift so that slot 0 is Monday 00:00 UTC
 
@@ -131,11 +131,13 @@ class ActivityTracker:
         return len(self._last_bucket)
 
 
-class HourOfWeekProfile:
-    """Exponentially weighted mean of a quantity for each of the 168 hours of the week.
+class HourlyProfile:
+    """Exponentially weighted mean of a quantity per hour of the week (or of the day).
 
     Parameters
     ----------
+    hours
+        Length of the cycle in hours: 168 for hour of the week, 24 for hour of the day.
     fading_factor
         Weight of each new value in its hour's mean (River ``EWMean``).
     min_updates
@@ -143,28 +145,31 @@ class HourOfWeekProfile:
 
     Examples
     --------
-    >>> profile = HourOfWeekProfile(min_updates=2)
+    >>> profile = HourlyProfile(hours=24, min_updates=2)
     >>> profile.get(0.0) is None
     True
-    >>> profile.update(0.0, 10.0); profile.update(60.0, 20.0)
-    >>> profile.get(120.0) > 10.0
+    >>> profile.update(0.0, 10.0); profile.update(86_400.0, 20.0)  # same hour, next day
+    >>> profile.get(2 * 86_400.0) > 10.0
     True
     """
 
-    __slots__ = ("_means", "_updates", "fading_factor", "min_updates")
+    __slots__ = ("_means", "_updates", "fading_factor", "hours", "min_updates")
 
-    def __init__(self, fading_factor: float = 0.1, min_updates: int = 6):
+    def __init__(self, hours: int = 168, fading_factor: float = 0.1, min_updates: int = 6):
+        if hours < 1 or 168 % hours:
+            raise ValueError(f"hours must divide 168, got {hours!r}")
         if not 0 < fading_factor <= 1:
             raise ValueError(f"fading_factor must be in (0, 1], got {fading_factor!r}")
         if min_updates < 1:
             raise ValueError(f"min_updates must be >= 1, got {min_updates!r}")
+        self.hours = int(hours)
         self.fading_factor = float(fading_factor)
         self.min_updates = int(min_updates)
         self._means: dict[int, stats.EWMean] = {}
         self._updates: dict[int, int] = {}
 
     def update(self, ts: float, value: float) -> None:
-        slot = hour_of_week(ts)
+        slot = hour_of_week(ts) % self.hours
         mean = self._means.get(slot)
         if mean is None:
             mean = self._means[slot] = stats.EWMean(self.fading_factor)
@@ -172,11 +177,8 @@ class HourOfWeekProfile:
         self._updates[slot] = self._updates.get(slot, 0) + 1
 
     def get(self, ts: float) -> float | None:
-        """The seasonal mean for the hour of ``ts``, or None while that hour is not warm."""
-        slot = hour_of_week(ts)
+        """The mean for the hour of ``ts``, or None while that hour has too few updates."""
+        slot = hour_of_week(ts) % self.hours
         if self._updates.get(slot, 0) < self.min_updates:
             return None
         return self._means[slot].get()
-
-    def updates(self, ts: float) -> int:
-        return self._updates.get(hour_of_week(ts), 0)

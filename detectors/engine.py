@@ -6,6 +6,11 @@ The engine owns what every detector shares: the event-time clock (watermark = ma
 event to every detector (they ignore the kinds they do not use) and moves them forward in event time
 whenever the watermark crosses a ``tick`` boundary, so the alerts are a function of the events alone:
 replaying the same stream gives the same alerts (apart from ``wall_time``), sorted by event time.
+
+Each call returns its alerts sorted by (event time, kind, dedup key, status). The regression and
+flood detectors stamp an alert with the event time at which it was decided (the latest event time
+learnt), so their alerts are in event-time order across calls too; detectors that stamp the end of a
+closed day may precede them by up to the allowed lateness.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ tickets: an account that files one ticket a year does not flood with three.
 
 The baseline is a decayed ticket count over a decayed exposure (time constant ``baseline_horizon``),
 plus a prior of ``prior_rate`` tickets per hour worth one day, so a new account has a sensible
-baseline; tickets filed during an episode are not learnt. Per-account state is a ``__slots__`` object
+baseline; every ticket is learnt, so an account that is busy by habit stops flooding within a day or
+two while a one-hour flood barely moves a week-long baseline. Per-account state is a ``__slots__`` object
 of a few floats and one short list of ints (a few hundred bytes); only accounts in or near an episode
 keep the features and ids of their recent tickets, for the evidence.
 """
@@ -143,10 +144,14 @@ class AccountFloodDetector(Detector):
         self._dirty: set[str] = set()
         self._closed = None  # index of the last bucket evaluated
         self._last_evict = float("-inf")
+        self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
 
     # -- learning ---------------------------------------------------------------------------------
     def learn_one(self, x: Any) -> None:
         kind = getattr(x, "type", None)
+        ts = getattr(x, "ts", None)
+        if ts is not None and ts > self._now:
+            self._now = ts
         if kind == "ticket":
             self._learn_ticket(x)
         elif kind == "account":
@@ -171,13 +176,14 @@ class AccountFloodDetector(Detector):
             state.newest = b
         if b > state.newest - _RING:
             state.ring[b % _RING] += 1
+        # Every ticket is learnt, floods included: over a week-long baseline one hour's flood barely
+        # moves it, and an account that is busy by habit becomes its own normal instead of flooding for
+        # ever.
+        if ts > state.last_seen:
+            state.ticket_sum *= math.exp(-(ts - state.last_seen) / self.baseline_horizon)
+        state.ticket_sum += 1.0
         episode = self._episodes.get(account_id)
-        if episode is None:
-            # Learn the baseline from tickets outside episodes, decayed to this ticket's time.
-            if ts > state.last_seen:
-                state.ticket_sum *= math.exp(-(ts - state.last_seen) / self.baseline_horizon)
-            state.ticket_sum += 1.0
-        else:
+        if episode is not None:
             episode.tickets += 1
             episode.features[ticket.feature] = episode.features.get(ticket.feature, 0) + 1
             if len(episode.samples) < 5:
@@ -282,6 +288,7 @@ class AccountFloodDetector(Detector):
         return self._emit(account_id, episode, "firing", end)
 
     def _emit(self, account_id: str, episode: _Episode, status: str, at: float) -> Alert:
+        at = max(at, self._now)  # emitted when decided, as in the regression detector
         episode.emitted = episode.tickets
         state = self._accounts.get(account_id)
         owner = state.owner if state is not None else None

@@ -9,11 +9,13 @@ Expected tickets in a window = rate × active accounts × hour-of-week correctio
   than ``river.stats.EWMean``: a mean seeded by its first value (a feature is born on its first
   ticket) stays biased for hundreds of windows, a ratio of sums does not;
 * active accounts are those with usage within the last hour (:class:`~detectors.activity.ActivityTracker`),
-  so nights, weekends and holidays expect fewer tickets. During a data gap (usage events far below their
-  seasonal level while tickets still arrive, and for one active horizon after it) the count falls back
-  on its hour-of-week baseline, never below: a gap is missing data, not zero usage;
-* the correction, per hour of the week and shared by all features, is observed / predicted tickets
-  (shrunk towards 1), for products where tickets follow a different rhythm than usage.
+  so nights, weekends and holidays expect fewer tickets. During a data gap (usage events over the last
+  hour below ``gap_fraction`` of their seasonal level, and for one more hour after it) the count falls
+  back on its seasonal level (hour of the week, hour of the day until the week is known), never
+  below: a gap is missing data, not zero usage. A holiday lowers usage, it does not stop it;
+* the correction, shared by all features, is observed / predicted tickets per hour of the week, shrunk
+  towards the (weekday or weekend, hour of day) level and that towards 1, for products where tickets
+  follow a different rhythm than usage (a Monday-morning rush).
 
 **Breadth.** Each account counts at most ``max_per_account`` tickets in a test (per window, and over
 each trailing scale), and a test needs ``min_accounts`` distinct accounts: one account's flood cannot
@@ -28,6 +30,12 @@ windows, 4 scales and ~20 features there are ~7·10⁵ tests per 30 days; a Bonf
 false page gives p ≈ 1.4·10⁻⁶, i.e. a score (−log10 p) of 5.8; ``threshold=7`` leaves a margin for a
 misfit baseline (scales overlap, so the real false-alarm rate is lower still).
 
+**Early pages.** Windows not yet closed by the watermark are tested too: a count can only grow as
+late tickets arrive, so a count that is already significant stays so, and a large regression pages
+within minutes instead of after the allowed lateness. The open windows expect the larger of the live
+and the seasonal number of active accounts. An alert's ``event_time`` is when, in event time, the
+decision was made (the latest event time learnt, at least the window end), never before its tickets.
+
 **Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``: ``firing`` once,
 ``updated`` when accounts affected or tickets grow by half since the last emission, ``resolved`` once
 the trailing ``resolve_windows`` windows together are unremarkable (p > 0.05). Windows are learnt
@@ -41,7 +49,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
 
-from detectors.activity import ActivityTracker, HourOfWeekProfile, hour_of_week
+from detectors.activity import ActivityTracker, HourlyProfile, hour_of_week
 from detectors.base import Detector
 from detectors.poisson import tail_score
 from detectors.releases import ReleaseIndex
@@ -162,7 +170,8 @@ class BreadthSpikeDetector(Detector):
     active_horizon
         An account is active while it had usage this recently.
     gap_fraction
-        A window with usage events below this fraction of their seasonal level is a data gap.
+        Usage events over the trailing ``active_horizon`` below this fraction of their seasonal level
+        mean a data gap (a holiday lowers usage, a stalled pipeline stops it).
     idle_horizon
         Features (and accounts in the activity tracker) idle this long are forgotten.
     release_lookback
@@ -214,7 +223,7 @@ class BreadthSpikeDetector(Detector):
         warmup_tickets: int = 5,
         resolve_windows: int = 6,
         active_horizon: float = 3600.0,
-        gap_fraction: float = 0.2,
+        gap_fraction: float = 0.05,
         idle_horizon: float = 14 * 86_400.0,
         release_lookback: float = 6 * 3600.0,
         early: bool = True,
@@ -270,13 +279,16 @@ class BreadthSpikeDetector(Detector):
         self._span = max(max(self.scales), self.resolve_windows)  # closed windows kept per feature
         self._features: dict[str, _FeatureState] = {}
         self._activity = ActivityTracker(self.window, self.active_horizon, self.idle_horizon)
-        self._active_profile = HourOfWeekProfile()
-        self._usage_profile = HourOfWeekProfile()
+        # Seasonal levels of active accounts and usage events, by hour of the week once that hour has
+        # been seen a few times, by hour of the day until then.
+        self._active_profiles = (HourlyProfile(168), HourlyProfile(24))
+        self._usage_profiles = (HourlyProfile(168), HourlyProfile(24))
         self._rhythm: dict[int, list[float]] = {}  # hour of week -> [observed, predicted] decayed sums
         self._rhythm_day: dict[int, list[float]] = {}  # (weekend, hour of day) -> the same
         self._releases = ReleaseIndex(lookback=self.release_lookback)
         self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
-        self._next_window: int | None = None
+        self._next_window: int | None = None  # the oldest window not closed yet
+        self._first_window: int | None = None  # oldest window seen before the clock started
         self._gap_until = float("-inf")
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
@@ -291,6 +303,9 @@ class BreadthSpikeDetector(Detector):
         ts = x.ts
         if ts > self._now:
             self._now = ts
+        if self._next_window is None:
+            first = int(ts // self.window)
+            self._first_window = first if self._first_window is None else min(first, self._first_window)
         if kind == "usage":
             self._activity.observe(x.account_id, ts, x.count)
         elif kind == "ticket":
@@ -301,9 +316,7 @@ class BreadthSpikeDetector(Detector):
     def _learn_ticket(self, ticket: Any) -> None:
         ts = ticket.ts
         w = int(ts // self.window)
-        if self._next_window is None:
-            self._next_window = w
-        elif w < self._next_window:
+        if self._next_window is not None and w < self._next_window:
             return  # its window is closed already: too late to count
         state = self._features.get(ticket.feature)
         if state is None:
@@ -327,7 +340,9 @@ class BreadthSpikeDetector(Detector):
     def advance(self, watermark: float) -> list:
         alerts: list = []
         if self._next_window is None:
-            return alerts
+            if self._first_window is None:
+                return alerts
+            self._next_window = self._first_window
         while (self._next_window + 1) * self.window <= watermark:
             alerts.extend(self._close(self._next_window))
             self._next_window += 1
@@ -341,7 +356,9 @@ class BreadthSpikeDetector(Detector):
     def flush(self) -> list:
         """End of stream: close every open window and resolve open incidents."""
         if self._next_window is None:
-            return []
+            if self._first_window is None:
+                return []
+            self._next_window = self._first_window
         last = max((max(s.windows, default=-1) for s in self._features.values()), default=-1)
         alerts = self.advance((max(last, self._next_window) + 1) * self.window)
         end = self._next_window * self.window
@@ -355,18 +372,22 @@ class BreadthSpikeDetector(Detector):
     def _close(self, w: int) -> list:
         start, end = w * self.window, (w + 1) * self.window
         live = self._activity.active_at(end)
-        usage_events = self._activity.usage_events_between(start, end)
-        seasonal_usage = self._usage_profile.get(start)
+        # Usage over the trailing active horizon, not the window alone: producers that send hourly
+        # aggregates leave most windows empty without any gap.
+        usage_events = self._activity.usage_events_between(end - self.active_horizon, end)
+        seasonal_usage = self._seasonal(self._usage_profiles, start)
         if seasonal_usage is not None and usage_events < self.gap_fraction * seasonal_usage:
             self._gap_until = end + self.active_horizon
         gap = end <= self._gap_until
         active = live
         if gap:
-            seasonal_active = self._active_profile.get(start)
+            seasonal_active = self._seasonal(self._active_profiles, start)
             active = max(live, round(seasonal_active)) if seasonal_active is not None else live
         else:
-            self._active_profile.update(start, live)
-            self._usage_profile.update(start, usage_events)
+            for profile in self._active_profiles:
+                profile.update(start, live)
+            for profile in self._usage_profiles:
+                profile.update(start, usage_events)
         correction = self._correction(start)
         self._windows_meta[w] = (active, correction, gap)
 
@@ -377,6 +398,14 @@ class BreadthSpikeDetector(Detector):
                 alerts.append(alert)
         self._learn_window(w - self._span)
         return alerts
+
+    @staticmethod
+    def _seasonal(profiles: tuple[HourlyProfile, ...], ts: float) -> float | None:
+        for profile in profiles:
+            level = profile.get(ts)
+            if level is not None:
+                return level
+        return None
 
     def _correction(self, ts: float) -> float:
         # Hierarchical shrinkage: hour of the week → (weekday or weekend, hour of day) → 1, each level
@@ -460,7 +489,7 @@ class BreadthSpikeDetector(Detector):
         # Only the estimate for the open windows is new here: take the larger of the live and the seasonal
         # count of active accounts, so a usage gap that has not closed a window yet cannot page.
         live = self._activity.active_at(watermark)
-        seasonal = self._active_profile.get(watermark)
+        seasonal = self._seasonal(self._active_profiles, watermark)
         if seasonal is not None:
             live = max(live, round(seasonal))
         for feature in sorted(self._features):

@@ -67,6 +67,13 @@ class WeeklyProfile:
         # A floor keeps a weekday that is nearly always empty from dividing usage by ~0.
         return max(7.0 * means[dow].get() / week, 0.05)
 
+    def mean(self, group: str, dow: int) -> float | None:
+        """The group's learnt total on weekday ``dow``, or ``None`` if that weekday was never seen."""
+        means = self._means.get(group)
+        if means is None or means[dow] is None:
+            return None
+        return means[dow].get()
+
     @property
     def groups(self) -> list[str]:
         """Groups with at least one weekday learnt."""

@@ -84,17 +84,20 @@ def _from_epoch(value: float) -> datetime:
             f"epoch time {value!r} read as {unit} lies outside the accepted range [2000-01-01, 2101-01-01)"
             " (numbers >= 1e11 are milliseconds, smaller ones seconds)"
         )
-    if isinstance(value, int):
-        # Integer arithmetic keeps millisecond timestamps exact.
-        whole, ms = divmod(value, 1000) if value >= EPOCH_MS_THRESHOLD else (value, 0)
-        return _EPOCH + timedelta(seconds=whole, milliseconds=ms)
-    return _EPOCH + timedelta(seconds=seconds)
+    # Exact to the millisecond: below 2101 a double's error on epoch seconds is under half a microsecond,
+    # and fromtimestamp rounds to the nearest microsecond.
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _from_string(text: str) -> datetime:
     match = _ISO.fullmatch(text)
     if match is None:
         raise InvalidTimeError(f"time {text[:64]!r} is not an RFC 3339 date-time (e.g. 2026-03-02T14:05:00Z)")
+    if match["z"] or match["sign"]:
+        try:
+            return datetime.fromisoformat(text).astimezone(UTC)  # C fast path for the common forms
+        except ValueError:
+            pass  # lower-case t/z, or a real error: the slow path below says which
     year, month, day, hour, minute, second, fraction = match.group(1, 2, 3, 4, 5, 6, 7)
     if match["z"]:
         tz = UTC

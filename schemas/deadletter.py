@@ -48,7 +48,10 @@ RejectReason = Literal[
     "naive_time",
     "negative_count",
     "unsupported_version",
+    "internal_error",
 ]
+"""Why a message was dead-lettered. ``parse_event`` returns all but ``internal_error``, which the worker
+uses for a valid record whose handling raised (kept so it can be replayed after a fix)."""
 REJECT_REASONS: tuple[str, ...] = get_args(RejectReason)
 
 MAX_ORIGINAL_BYTES = 256 * 1024

@@ -155,7 +155,7 @@ def run_backtest(seeds: Sequence[int], base: SimConfig | None = None, *, progres
             task = bar.add_task(f"seed {seed}: simulate", total=None)
             cfg = base.replace(seed=seed)
 
-            def advance(n: int, task: Any = task) -> None:
+            def advance(n: int, task: Any = task, seed: int = seed) -> None:
                 bar.update(task, advance=n, description=f"seed {seed}: replay")
 
             runs.append(run_seed(cfg, keep_windows=k == 0, workdir=workdir, advance=advance))

@@ -35,6 +35,8 @@ class SimConfig:
         Mean usage count per active seat in a busy business hour.
     usage_interval_hours
         Usage arrives as one pre-aggregated count per account every this many hours.
+    usage_per_feature
+        Split each usage count by feature (one event per account, feature and interval).
     profile_interval_days
         Every account's profile (mrr, seats, seats_used...) is sent this often (and on change).
     incidents
@@ -60,6 +62,7 @@ class SimConfig:
     tickets_per_account_day: float = 2.5
     usage_per_seat_hour: float = 4.0
     usage_interval_hours: int = 1
+    usage_per_feature: bool = False
     profile_interval_days: int = 1
     incidents: bool = True
     duplicate_rate: float = 0.01

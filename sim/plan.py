@@ -95,6 +95,21 @@ def plan_incidents(world: World) -> Plan:
     late_weekdays = [d for d in weekdays if d >= warmup]
     incidents: list[Incident] = []
 
+    # Releases draw from their own stream, so a noise-only world ships the same releases.
+    releases: list[Release] = []
+    release_rng = np.random.default_rng([cfg.seed, 2, 0])
+    minor = 0
+    for day in weekdays:
+        if release_rng.random() > 0.85:
+            continue
+        for _ in range(int(release_rng.integers(1, 3))):
+            minor += 1
+            k = int(release_rng.integers(1, 4))
+            touched = release_rng.choice(len(world.features), size=k, replace=False, p=world.feature_weight)
+            ts = t0 + day * 24 * _H + float(release_rng.uniform(9.0, 17.0)) * _H
+            releases.append(Release(f"v1.{minor}.0", [world.features[i] for i in sorted(touched)], ts))
+    releases.sort(key=lambda r: r.ts)
+
     holiday_day = gap_day = -1
     if cfg.incidents and len(late_weekdays) >= 4:
         middle = [d for d in late_weekdays if cfg.days * 0.4 <= d <= cfg.days * 0.7] or late_weekdays
@@ -107,19 +122,7 @@ def plan_incidents(world: World) -> Plan:
         if gap_day >= 0:
             gap_start = t0 + gap_day * 24 * _H + float(rng.uniform(8.0, 13.0)) * _H
             incidents.append(Incident("ingestion_gap", gap_start, gap_start + 6 * _H, size=6.0))
-
-    releases: list[Release] = []
-    minor = 0
-    for day in weekdays:
-        if day == holiday_day or rng.random() > 0.85:
-            continue
-        for _ in range(int(rng.integers(1, 3))):
-            minor += 1
-            k = int(rng.integers(1, 4))
-            touched = rng.choice(len(world.features), size=k, replace=False, p=world.feature_weight)
-            ts = t0 + day * 24 * _H + float(rng.uniform(9.0, 17.0)) * _H
-            releases.append(Release(f"v1.{minor}.0", [world.features[i] for i in sorted(touched)], ts))
-    releases.sort(key=lambda r: r.ts)
+        releases = [r for r in releases if (r.ts - t0) // (24 * _H) != holiday_day]  # nobody ships
 
     regression_releases: set[str] = set()
     if cfg.incidents:

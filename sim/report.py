@@ -10,17 +10,18 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from sim.backtest import ORACLE_FACTOR, ORACLE_SLACK_S, BacktestResult  # noqa: E402
-from sim.scoring import CHURN_LEAD_TARGET, KindScore  # noqa: E402
+from sim.backtest import ORACLE_FACTOR, ORACLE_SLACK_S, BacktestResult
+from sim.scoring import CHURN_LEAD_TARGET, KindScore
 
 __all__ = ["fmt_duration", "write_report"]
 
 _KINDS = ("regression", "flood", "churn_risk", "drift", "expansion", "anomaly")
+_YES_NO = {True: "yes", False: "no", None: "–"}
 _SPAN_COLOURS = {"regression": "tab:red", "drift": "tab:orange", "flood": "tab:purple",
-                 "holiday": "0.6", "ingestion_gap": "0.85"}  # fmt: skip
+                 "holiday": "0.5", "ingestion_gap": "tab:cyan"}  # fmt: skip
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -47,7 +48,7 @@ def _pct(value: float | None) -> str:
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _kind_rows(totals: dict[str, KindScore]) -> list[list[Any]]:
@@ -85,9 +86,18 @@ def write_report(result: BacktestResult, out_dir: str | Path, command: str = "")
         lines += _table(header, _kind_rows(result.totals(which)))
         fp = result.false_pages(which)
         context = Counter(tag for p in fp for tag in p["context"])
-        lines += [f"False pages: {len(fp)} ({result.false_pages_per_30_days(which):.1f} per 30 days; target ≤ 1). "
-                  "By context: " + (", ".join(f"{k} {v}" for k, v in context.most_common()) or "none") + ".",
-                  ""]  # fmt: skip
+        per_month = result.false_pages_per_30_days(which)
+        tags = ", ".join(f"{k} {v}" for k, v in context.most_common()) or "none"
+        lines += [f"False pages: {len(fp)} ({per_month:.1f} per 30 days; target ≤ 1). By context: {tags}.",
+                  ""]
+
+    traps = ("flood", "benign_release", "holiday", "weekend", "gap", "onboarding", "drift", "other")
+    counts = {w: Counter(tag for p in result.false_pages(w) for tag in p["context"])
+              for w in ("engine", "naive")}
+    lines += ["## Traps: pages that should not have happened", "",
+              "Each false page tagged with what was going on when it fired (target: none at all).", ""]
+    lines += _table(["context", "engine pages", "naive pages"],
+                    [[t, counts["engine"][t], counts["naive"][t]] for t in traps])  # fmt: skip
 
     rows = result.regression_rows()
     comparable = [r for r in rows if r["meets"] is not None]
@@ -110,22 +120,22 @@ def write_report(result: BacktestResult, out_dir: str | Path, command: str = "")
         [[r["seed"], r["feature"], f"×{r['size']:g}", f"×{r['shift']:.2f}", r["release"],
           fmt_duration(r["latency_s"]), fmt_duration(r["oracle_s"]),
           "–" if r["ratio"] is None else f"{r['ratio']:.2f}",
-          {True: "yes", False: "no", None: "–"}[r["meets"]], "yes" if r["release_right"] else "no",
+          _YES_NO[r["meets"]], _YES_NO[r["release_right"] if r["detected"] else None],
           fmt_duration(r["naive_s"])] for r in rows],
     )  # fmt: skip
 
-    churn = result.totals()["churn_risk"]
+    totals = result.totals()
+    churn, drift, expansion = totals["churn_risk"], totals["drift"], totals["expansion"]
     leads = churn.latencies
     on_time = sum(x <= CHURN_LEAD_TARGET for x in leads)
     lines += ["## Churn, drift, expansion", "",
               f"Churn: recall {_pct(churn.recall)}, precision {_pct(churn.precision)} (accounts); lead time "
               f"(alert − decline start) median {fmt_duration(statistics.median(leads)) if leads else '–'}, "
               f"≤ 3 days for {on_time} of {len(leads)} found.",
-              f"Drift: found within 10 days on the right feature in {result.totals()['drift'].detected} of "
-              f"{result.totals()['drift'].incidents}; drift precision {_pct(result.totals()['drift'].precision)}.",
-              f"Expansion: found {result.totals()['expansion'].detected} of "
-              f"{result.totals()['expansion'].incidents} (target ≥ half); precision "
-              f"{_pct(result.totals()['expansion'].precision)}.", ""]  # fmt: skip
+              f"Drift: found within 10 days on the right feature in {drift.detected} of {drift.incidents}; "
+              f"drift precision {_pct(drift.precision)}.",
+              f"Expansion: found {expansion.detected} of {expansion.incidents} (target ≥ half); precision "
+              f"{_pct(expansion.precision)}.", ""]  # fmt: skip
 
     _plot_features(result, out / "observed_vs_expected.png")
     _plot_churn(result, out / "churn_lead_time.png")
@@ -143,11 +153,13 @@ def _plot_features(result: BacktestResult, path: Path) -> None:
                                   + [i.feature for i in labels.of_kind("drift")]))[:6]  # fmt: skip
     fig, axes = plt.subplots(len(features), 1, figsize=(14, 2.6 * len(features)), sharex=True, squeeze=False)
     for ax, feature in zip(axes[:, 0], features, strict=True):
-        wins = [w for w in run.windows if w.feature == feature]
-        if wins:
-            x = (np.array([w.end for w in wins]) - t0) / 86400
-            ax.plot(x, [w.observed for w in wins], lw=0.6, color="tab:blue", label="observed")
-            ax.plot(x, [w.expected for w in wins], lw=0.8, color="black", label="expected")
+        observed, expected = _hourly(run.windows, feature, t0, labels.config.hours)
+        x = (np.arange(labels.config.hours) + 1) / 24
+        ax.step(x, observed, lw=0.6, color="tab:blue", label="observed / h", where="pre")
+        ax.plot(x, expected, lw=0.9, color="black", label="expected / h")
+        if np.isfinite(observed).any():
+            top = max(1.0, float(np.nanmax(observed)), float(np.nanpercentile(expected, 99.5)))
+            ax.set_ylim(0, top * 1.1)
         for inc in labels.incidents:
             colour = _SPAN_COLOURS.get(inc.kind)
             if colour and (inc.feature in (None, feature)):
@@ -158,10 +170,26 @@ def _plot_features(result: BacktestResult, path: Path) -> None:
         ax.set_ylabel(feature)
         ax.legend(loc="upper left", fontsize=7)
     axes[-1, 0].set_xlabel("days since start (shaded: true incidents; dashed: alerts)")
-    fig.suptitle(f"Seed {run.seed}: tickets per window, observed vs expected")
+    fig.suptitle(f"Seed {run.seed}: tickets per hour, observed vs expected")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def _hourly(windows: list[Any], feature: str, t0: float, hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """Observed and expected tickets per hour from the engine's closed windows (expected only once warm)."""
+    observed, expected = np.zeros(hours), np.zeros(hours)
+    cold = np.zeros(hours, dtype=bool)
+    for w in windows:
+        if w.feature != feature:
+            continue
+        h = int((w.end - 1 - t0) // 3600)
+        if 0 <= h < hours:
+            observed[h] += w.tickets
+            expected[h] += w.expected
+            cold[h] |= not w.warm
+    expected[cold] = np.nan
+    return observed, expected
 
 
 def _plot_churn(result: BacktestResult, path: Path) -> None:

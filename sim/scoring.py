@@ -4,7 +4,7 @@ Only the first emission of every episode (``status == "firing"``) counts as an a
 resolutions belong to it. Matching rules, per alert kind:
 
 ``regression``
-    same feature, raised from 15 min before the incident's start to 1 h after its end;
+    same feature, raised between the incident's start and 1 h after its end;
 ``flood``
     same account during the flood (or up to 2 h after); a flood alert on the onboarding account during
     its onboarding is right too (routed to its owner, never paged);
@@ -138,7 +138,7 @@ def score_alerts(labels: Labels, alerts: list[AlertRecord]) -> SeedScore:
     score = kinds.setdefault("regression", KindScore())
     for inc in labels.of_kind("regression"):
         hits = [a for a in by_kind.get("regression", []) if a.feature == inc.feature
-                and _during(a, inc, 15 * 60, _H)]  # fmt: skip
+                and _during(a, inc, 0, _H)]  # fmt: skip
         matched.update(id(a) for a in hits)
         score.incidents += 1
         latency = hits[0].ts - inc.start if hits else None
@@ -206,7 +206,7 @@ def score_alerts(labels: Labels, alerts: list[AlertRecord]) -> SeedScore:
          "context": _context(a, labels)}
         for a in firing
         if a.pages and not (a.kind == "regression" and id(a) in matched)
-        and not any(a.feature == r.feature and _during(a, r, 15 * 60, _H) for r in regressions)
+        and not any(a.feature == r.feature and _during(a, r, 0, _H) for r in regressions)
     ]  # fmt: skip
     return SeedScore(labels.config.days, kinds, regression_rows, false_pages, lead_times, pages_per_incident)
 

@@ -68,7 +68,7 @@ def simulate(config: SimConfig) -> Simulation:
     feature_w = world.feature_weight[:, None] * feature_mult  # (features, hours)
     feature_cdf = np.cumsum(feature_w, axis=0) / feature_w.sum(axis=0)
     tickets: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "account", "feature", "origin")}
-    usage: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "account", "count")}
+    usage: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "account", "count", "feature")}
     profiles: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "account", "seats_used")}
     gaps = [(i.start, i.end) for i in plan.of_kind("ingestion_gap")]
     regressions = plan.of_kind("regression")
@@ -99,9 +99,16 @@ def simulate(config: SimConfig) -> Simulation:
         keep = np.ones(len(ts), dtype=bool)
         for g0, g1 in gaps:
             keep &= ~((ts >= g0) & (ts < g1))
-        usage["ts"].append(ts[keep])
-        usage["account"].append(index[a_k][keep])
-        usage["count"].append(used[a_k, j][keep])
+        ts, account, count = ts[keep], index[a_k][keep], used[a_k, j][keep]
+        feature = np.full(len(ts), -1)
+        if config.usage_per_feature:
+            split = rng.multinomial(count, world.feature_weight)
+            row, feature = np.nonzero(split)
+            ts, account, count = ts[row], account[row], split[row, feature]
+        usage["ts"].append(ts)
+        usage["account"].append(account)
+        usage["count"].append(count)
+        usage["feature"].append(feature)
 
         days = np.arange(0, config.days, config.profile_interval_days)
         a_k, d = np.nonzero(ah.seats_used[:, days * 24] > 0)

@@ -51,7 +51,7 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     dead_letter_topic = app.topic(
         settings.topics.deadletter, key_serializer=RAW, value_serializer=RAW, partitions=partitions
     )
-    table_options = {"partitions": partitions, "key_type": str, "value_type": list}  # JSON both ways
+    table_options = {"partitions": partitions}  # keys and values go through JSON
     counters = EventCounters(
         app.Table(EVENTS_BY_TYPE_TABLE, help="Valid events by source partition and type.", **table_options),
         app.Table(TICKETS_BY_FEATURE_TABLE, help="Tickets by source partition and feature.", **table_options),

@@ -44,6 +44,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` of 127.0.0.1 now (address reuse on, as Kafka has it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def new_cluster_id() -> str:
     """Return a random Kafka cluster id (a UUID in URL-safe base64, as ``kafka-storage random-uuid``)."""
     while True:
@@ -185,6 +196,8 @@ class LocalKafka:
         self._controller_port = self._controller_port or free_port()
         data_dir = self._data_dir()
         if not self._started_once and self.data_dir is None:
+            if not port_is_free(self.port):  # another broker may own this run folder: never wipe it
+                raise KafkaError(f"port {self.port} on 127.0.0.1 is already in use")
             shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config(data_dir)

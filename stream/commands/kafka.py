@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 
-from stream.kafka_local import KAFKA_VERSION, RUN_DIR, KafkaError, LocalKafka, broker_answers
+from stream.kafka_local import KAFKA_VERSION, RUN_DIR, KafkaError, LocalKafka, broker_answers, port_is_free
 
 STATE_FILE = RUN_DIR / "current.json"
 DEFAULT_PORT = 9092  # what SPIKEWATCH_KAFKA__BOOTSTRAP defaults to, so `up` alone suits the worker
@@ -38,15 +37,6 @@ def _read_state() -> dict[str, Any] | None:
         return orjson.loads(STATE_FILE.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _attached(state: dict[str, Any]) -> LocalKafka:
@@ -79,7 +69,7 @@ def up(
         typer.echo(f"Kafka already runs at {state['bootstrap']} (pid {state['pid']}).")
         typer.echo(f"export SPIKEWATCH_KAFKA__BOOTSTRAP={state['bootstrap']}")
         return
-    if port is None and _port_is_free(DEFAULT_PORT):
+    if port is None and port_is_free(DEFAULT_PORT):
         port = DEFAULT_PORT
     kafka = LocalKafka(port, heap=heap, version=version, detached=True)
     typer.echo("Starting Kafka (the first run downloads the jars with Maven)...", err=True)

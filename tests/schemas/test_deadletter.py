@@ -23,6 +23,7 @@ def test_reason_codes_are_the_closed_set():
         "naive_time",
         "negative_count",
         "unsupported_version",
+        "internal_error",
     )
     with pytest.raises(ValidationError):
         DeadLetter(reason="oops", detail="bad", original=b"x")
@@ -71,3 +72,8 @@ def test_detail_is_truncated_and_model_frozen():
     assert len(kept.detail) == 2048
     with pytest.raises(ValidationError):
         kept.reason = "too_large"
+
+
+def test_internal_error_letters_for_records_whose_handling_raised():
+    kept = DeadLetter(reason="internal_error", detail="KeyError: 'x'", original=b'{"type": "usage"}')
+    assert DeadLetter.from_json(kept.to_json()).reason == "internal_error"

@@ -22,7 +22,8 @@ REG = Incident("regression", T0 + 8 * DAY + 10 * H, T0 + 8 * DAY + 14 * H, featu
 
 def test_matched_false_and_late_regression_alerts():
     labels = _labels(REG)
-    matched = AlertRecord("regression", REG.start + 600, pages=True, feature="sso", release="v2", dedup_key="m")
+    matched = AlertRecord("regression", REG.start + 600, pages=True, feature="sso", release="v2",
+                          dedup_key="m")
     update = AlertRecord("regression", REG.start + 900, pages=True, feature="sso", dedup_key="m",
                          status="updated")
     false = AlertRecord("regression", T0 + 9 * DAY, pages=True, feature="billing", dedup_key="f")

@@ -4,6 +4,7 @@ import collections
 
 import numpy as np
 import orjson
+import pytest
 
 from schemas.parse import Rejection, parse_event
 from sim.config import SimConfig
@@ -128,3 +129,13 @@ def test_noise_only_world_has_no_incidents_but_the_same_accounts():
     quiet = simulate(SimConfig(seed=1, days=14, accounts=60, incidents=False))
     assert {i.kind for i in quiet.labels.incidents} <= {"benign_release"}
     assert quiet.labels.stream["release"] > 0
+
+
+def test_usage_can_be_split_by_feature():
+    split = simulate(SMALL.replace(usage_per_feature=True, days=3))
+    usage = [e for e in (parse_event(line) for line in split.lines) if e.type == "usage"]
+    assert {e.feature for e in usage} <= set(split.world.features)
+    assert len({e.feature for e in usage}) > 1
+    whole = simulate(SMALL.replace(days=3))
+    total = sum(e.count for e in (parse_event(line) for line in whole.lines) if e.type == "usage")
+    assert sum(e.count for e in usage) == pytest.approx(total, rel=0.1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from stream.kafka_local import KafkaError, LocalKafka, broker_answers, free_port, new_cluster_id
+from stream.kafka_local import KafkaError, LocalKafka, broker_answers, free_port, new_cluster_id, port_is_free
 
 
 def listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -32,8 +32,11 @@ def listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6
 
 def test_free_port_can_be_bound_on_loopback() -> None:
     port = free_port()
+    assert port_is_free(port)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", port))
+        sock.listen()
+        assert not port_is_free(port)
 
 
 def test_cluster_ids_are_fresh_and_never_look_like_a_flag() -> None:
@@ -117,6 +120,16 @@ def test_context_manager_starts_once_and_stops_and_cleans_up() -> None:
     assert kafka.pid is None
     assert not broker_answers(kafka.bootstrap, timeout=1.0)
     assert not data_dir.exists()
+
+
+def test_busy_port_is_refused_before_touching_its_run_folder() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        kafka = LocalKafka(squatter.getsockname()[1])
+        with pytest.raises(KafkaError, match="already in use"):
+            kafka.start()
+        assert not kafka.is_running()
 
 
 @pytest.mark.kafka

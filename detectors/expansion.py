@@ -1,0 +1,266 @@
+"""Expansion candidates: accounts whose usage grows steadily while they approach their seat limit.
+
+Customer success wants the accounts ready to buy more: usage rising week after week (not one busy
+day), ``seats_used`` close to the licensed ``seats`` (from the latest ``AccountEvent``) and little
+friction (no more tickets than the account usually files). The trend is a Theil–Sen slope of the log of
+daily usage in *normal-day units* (divided by the tier's weekday profile and by the peers' median that
+day, so weekends, holidays and data gaps neither make nor break a trend), with a Mann–Kendall statistic
+as the steadiness check. Alerts never page; one per episode.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from array import array
+from typing import Any
+
+from detectors.base import Detector
+from detectors.daily import SECONDS_PER_DAY, day_label, day_start
+from detectors.peers import AccountDay, ClosedDay, PeerBaselines
+from schemas.alerts import Alert
+
+__all__ = ["ExpansionDetector", "robust_trend"]
+
+
+def robust_trend(values: list[float]) -> tuple[float, float]:
+    """Theil–Sen slope per step of ``values`` and the Mann–Kendall trend statistic ``z``.
+
+    ``z`` is about standard normal for trendless noise, so ``z >= 3`` is a steady rise.
+
+    >>> slope, z = robust_trend([1.0, 2.0, 3.0, 100.0, 5.0])
+    >>> slope, round(z, 2)
+    (1.0, 1.71)
+    """
+    slopes, s = [], 0
+    n = len(values)
+    for i in range(n):
+        vi = values[i]
+        for j in range(i + 1, n):
+            d = values[j] - vi
+            slopes.append(d / (j - i))
+            s += (d > 0) - (d < 0)
+    if not slopes:
+        return 0.0, 0.0
+    sd = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
+    z = (s - 1) / sd if s > 0 else (s + 1) / sd if s < 0 else 0.0  # continuity correction
+    return statistics.median(slopes), z
+
+
+class _Growth:
+    """An account's recent daily usage (ring buffer of log normal-day units) and friction."""
+
+    __slots__ = ("alerted", "expected_tickets", "failing", "n", "pos", "since", "tickets", "values")
+
+    def __init__(self, window: int) -> None:
+        self.values = array("f", bytes(4 * window))
+        self.pos = 0
+        self.n = 0
+        self.tickets = 0.0
+        self.expected_tickets = 0.0
+        self.alerted = False
+        self.failing = 0
+        self.since = 0
+
+    def push(self, value: float) -> None:
+        self.values[self.pos] = value
+        self.pos = (self.pos + 1) % len(self.values)
+        self.n = min(self.n + 1, len(self.values))
+
+    def ordered(self) -> list[float]:
+        w = len(self.values)
+        if self.n < w:
+            return list(self.values[: self.n])
+        return list(self.values[self.pos :]) + list(self.values[: self.pos])
+
+
+class ExpansionDetector(Detector):
+    """Flag accounts with steadily growing usage near their seat limit and low friction.
+
+    Parameters
+    ----------
+    window_days
+        Days of normal-day usage in the trend (judged days only; gaps and holidays are skipped).
+    min_days
+        Judged days needed before an account's trend is trusted.
+    min_weekly_growth
+        Smallest robust growth per week (``0.08`` = +8 %/week) to count as growing.
+    min_trend_z
+        Mann–Kendall statistic of the window (about N(0, 1) for flat noise): how steady the rise is.
+    seat_utilisation
+        ``seats_used / seats`` at or above which the account is near its limit.
+    max_friction
+        Most tickets over the window relative to the account's usual tickets per unit of usage
+        (1.5 = 50 % above usual).
+    end_days
+        The episode resolves after this many consecutive days failing the growth criteria.
+    min_history_days, idle_days
+        Cold start and eviction, as in :class:`detectors.peers.PeerBaselines`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as Ev
+    >>> det = ExpansionDetector()
+    >>> alerts, monday = [], 1_772_409_600.0
+    >>> for day in range(35):
+    ...     for i in range(8):
+    ...         acc, n = f"a{i}", 200
+    ...         if i == 0:
+    ...             n = 200 * 1.04 ** max(0, day - 7)  # +4 % a day from the second week
+    ...             det.learn_one(Ev(type="account", account_id=acc, mrr=900.0, seats=50,
+    ...                              seats_used=45, tier="business", ts=monday + day * 86_400 + 60))
+    ...         det.learn_one(Ev(type="usage", account_id=acc, count=int(n), ts=monday + day * 86_400 + 50_000))
+    ...     alerts += det.advance(monday + (day + 1) * 86_400)
+    >>> [(a.account_id, a.kind, a.pages) for a in alerts]
+    [('a0', 'expansion', False)]
+    """
+
+    observation_kind = "event"
+
+    def __init__(
+        self,
+        window_days: int = 21,
+        min_days: int = 14,
+        min_weekly_growth: float = 0.08,
+        min_trend_z: float = 3.0,
+        seat_utilisation: float = 0.75,
+        max_friction: float = 1.5,
+        end_days: int = 7,
+        min_history_days: int = 7,
+        idle_days: int = 35,
+    ):
+        if window_days < 3:
+            raise ValueError("window_days must be >= 3")
+        if not 3 <= min_days <= window_days:
+            raise ValueError("min_days must be between 3 and window_days")
+        if min_weekly_growth <= 0:
+            raise ValueError("min_weekly_growth must be > 0")
+        if min_trend_z < 0:
+            raise ValueError("min_trend_z must be >= 0")
+        if not 0.0 <= seat_utilisation <= 1.0:
+            raise ValueError("seat_utilisation must be in [0, 1]")
+        if max_friction < 0:
+            raise ValueError("max_friction must be >= 0")
+        if end_days < 1:
+            raise ValueError("end_days must be >= 1")
+        self.window_days = window_days
+        self.min_days = min_days
+        self.min_weekly_growth = min_weekly_growth
+        self.min_trend_z = min_trend_z
+        self.seat_utilisation = seat_utilisation
+        self.max_friction = max_friction
+        self.end_days = end_days
+        self.min_history_days = min_history_days
+        self.idle_days = idle_days
+        self._peers = PeerBaselines(min_history_days=min_history_days, idle_days=idle_days)
+        self._growth: dict[str, _Growth] = {}
+        self._stats = {"days_closed": 0, "days_not_judged": 0, "fired": 0, "resolved": 0, "high_friction": 0}
+
+    def learn_one(self, x: Any) -> None:
+        kind = x.type
+        if kind == "usage":
+            self._peers.usage.add(x.ts, x.account_id, x.count)
+        elif kind == "ticket":
+            self._peers.tickets.add(x.ts, x.account_id, 1)
+        elif kind == "account":
+            self._peers.add_facts(x)
+
+    def score_one(self, x: Any) -> float:
+        """Robust weekly growth of the account of ``x`` squashed to [0, 1) (0 when flat or falling)."""
+        g = self._growth.get(getattr(x, "account_id", None))
+        if g is None or g.n < 3:
+            return 0.0
+        slope, _ = robust_trend(g.ordered())
+        return max(0.0, 1.0 - math.exp(-7.0 * slope))
+
+    def advance(self, watermark: float) -> list[Alert]:
+        alerts: list[Alert] = []
+        for closed in self._peers.close_iter(watermark, set()):
+            self._stats["days_closed"] += 1
+            alerts.extend(self._judge(closed))
+        for acc in [a for a in self._growth if a not in self._peers.levels]:
+            del self._growth[acc]
+        return alerts
+
+    @property
+    def is_warm(self) -> bool:
+        return any(g.n >= self.min_days for g in self._growth.values())
+
+    @property
+    def state_size(self) -> int:
+        return self._peers.state_size + len(self._growth)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters and currently open candidates."""
+        return {**self._stats, "open": sum(g.alerted for g in self._growth.values())}
+
+    def _judge(self, closed: ClosedDay) -> list[Alert]:
+        if not closed.usable:
+            self._stats["days_not_judged"] += 1
+            return []
+        alerts = []
+        for row in closed.accounts:
+            if row.history_days < self.min_history_days or row.usage <= 0 and row.expected <= 0:
+                continue
+            g = self._growth.get(row.account_id)
+            if g is None:
+                g = self._growth[row.account_id] = _Growth(self.window_days)
+            g.push(math.log1p(row.normalised))
+            decay = 1.0 - 1.0 / self.window_days
+            g.tickets = g.tickets * decay + row.tickets
+            # Friction is tickets per unit of usage: a growing account may file more tickets in total.
+            scale = row.usage / row.expected if row.expected > 0 else 1.0
+            g.expected_tickets = g.expected_tickets * decay + row.expected_tickets * scale
+            alert = self._judge_account(row, g, closed.day)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def _judge_account(self, row: AccountDay, g: _Growth, day: int) -> Alert | None:
+        facts = self._peers.facts.get(row.account_id)
+        near_limit = (facts is not None and facts.seats > 0 and facts.seats_used is not None
+                      and facts.seats_used >= self.seat_utilisation * facts.seats)  # fmt: skip
+        growing, weekly, trend_z = False, 0.0, 0.0
+        if (near_limit or g.alerted) and g.n >= self.min_days:
+            slope, trend_z = robust_trend(g.ordered())
+            weekly = math.exp(7.0 * slope) - 1.0
+            growing = near_limit and weekly >= self.min_weekly_growth and trend_z >= self.min_trend_z
+        if growing and not g.alerted:
+            friction = g.tickets / max(g.expected_tickets, 1.0)
+            if friction > self.max_friction:
+                self._stats["high_friction"] += 1
+                return None
+            g.alerted, g.failing, g.since = True, 0, day
+            self._stats["fired"] += 1
+            return self._alert(row, g, facts, day, "firing", weekly, trend_z)
+        if g.alerted:
+            g.failing = 0 if growing else g.failing + 1
+            if g.failing >= self.end_days:
+                g.alerted = False
+                self._stats["resolved"] += 1
+                return self._alert(row, g, facts, day, "resolved", weekly, trend_z)
+        return None
+
+    def _alert(self, row: AccountDay, g: _Growth, facts, day: int, status: str, weekly: float,
+               trend_z: float) -> Alert:  # fmt: skip
+        seats = facts.seats if facts is not None else None
+        used = facts.seats_used if facts is not None else None
+        if status == "firing":
+            summary = (f"{row.account_id} ({row.tier}) usage growing {weekly:+.0%}/week, "
+                       f"{used}/{seats} seats used: expansion candidate")  # fmt: skip
+        else:
+            summary = f"{row.account_id} usage no longer growing steadily"
+        first = math.expm1(g.ordered()[0])
+        return Alert(
+            kind="expansion", status=status, dedup_key=f"expansion:{row.account_id}:{day_label(g.since)}",
+            severity="info", pages=False, summary=summary, account_id=row.account_id, tier=row.tier,
+            observed=round(row.normalised, 3), expected=round(max(first, 0.0), 3),
+            score=round(weekly * (used / seats if seats and used is not None else 1.0), 4),
+            evidence={"weekly_growth": round(weekly, 4), "trend_z": round(trend_z, 2), "seats": seats,
+                      "seats_used": used, "mrr": facts.mrr if facts is not None else None,
+                      "owner": facts.owner if facts is not None else None, "window_days": g.n,
+                      "tickets_in_window": round(g.tickets, 1),
+                      "usual_tickets_in_window": round(g.expected_tickets, 1)},  # fmt: skip
+            started_at=day_start(day - g.n + 1), event_time=day_start(day) + SECONDS_PER_DAY,
+        )
