@@ -4,8 +4,9 @@ Low ticket volume is not health: an account that quietly stops using the product
 tickets. Each closed UTC day every warm account's usage is compared with its seasonal baseline and
 with its peers the same day (:mod:`detectors.peers`), so a holiday, a weekend or an upstream data gap
 that lowers everyone flags no one. An account is flagged after ``min_low_days`` consecutive low days
-while filing no more tickets than it usually does (a loud decline is friction, not silence); the alert never pages, carries the revenue at risk,
-and is resolved when usage recovers. Open risks are ranked by MRR at risk, higher near renewal.
+while filing no more tickets than it usually does (a loud decline is friction, not silence); the alert
+never pages, carries the revenue at risk, and is resolved when usage recovers. Open risks are ranked
+by MRR at risk, higher near renewal.
 """
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ __all__ = ["ChurnRisk", "SilentChurnDetector"]
 class _Episode:
     """A run of low days of one account, possibly already alerted."""
 
-    __slots__ = ("alerted", "days_low", "evidence", "expected", "expected_tickets", "observed", "recovering",
-                 "start", "tickets")
+    __slots__ = (
+        "alerted",
+        "days_low",
+        "evidence",
+        "expected",
+        "expected_tickets",
+        "observed",
+        "recovering",
+        "start",
+        "tickets",
+    )
 
     def __init__(self, start: int) -> None:
         self.start = start
@@ -162,11 +172,11 @@ class SilentChurnDetector(Detector):
         self.idle_days = idle_days
         self._peers = PeerBaselines(min_history_days=min_history_days, idle_days=idle_days, min_coverage=0.1)
         self._episodes: dict[str, _Episode] = {}
-        self._last_ratio: dict[str, float] = {}
         self._stats = {"days_closed": 0, "days_not_judged": 0, "days_not_learnt": 0, "not_silent": 0,
                        "fired": 0, "resolved": 0}  # fmt: skip
         self._cold: list[str] = []
         self._today = 0
+        self._warm = False
 
     # -- River-style API -------------------------------------------------------------------------
     def learn_one(self, x: Any) -> None:
@@ -194,7 +204,7 @@ class SilentChurnDetector(Detector):
 
     @property
     def is_warm(self) -> bool:
-        return any(lv.n_days >= self.min_history_days for lv in self._peers.levels.values())
+        return self._warm
 
     @property
     def state_size(self) -> int:
@@ -203,8 +213,12 @@ class SilentChurnDetector(Detector):
     @property
     def stats(self) -> dict[str, Any]:
         """Counters, plus ``cold_accounts``: accounts seen on the last closed day that may not alert yet."""
-        return {**self._stats, "open_risks": sum(e.alerted for e in self._episodes.values()),
-                "late_usage_dropped": self._peers.usage.late_dropped, "cold_accounts": list(self._cold)}  # fmt: skip
+        return {
+            **self._stats,
+            "open_risks": sum(e.alerted for e in self._episodes.values()),
+            "late_usage_dropped": self._peers.usage.late_dropped,
+            "cold_accounts": list(self._cold),
+        }
 
     def ranked(self, limit: int | None = None) -> list[ChurnRisk]:
         """Open churn risks, highest priority (MRR at risk, raised near renewal) first."""
@@ -217,29 +231,31 @@ class SilentChurnDetector(Detector):
 
     def _judge(self, closed: ClosedDay) -> list:
         self._today = closed.day
+        for acc in [a for a in self._episodes if a not in self._peers.levels]:
+            del self._episodes[acc]  # forgotten after idle_days: nothing more to say about it
         self._cold = [r.account_id for r in closed.accounts if not r.warm]
         if not closed.normal:
             self._stats["days_not_learnt"] += 1
         if not closed.usable:  # cold start for everyone, or a data gap: judge nobody
             self._stats["days_not_judged"] += 1
             return []
+        self._warm = len(self._cold) < len(closed.accounts)
         alerts = []
         for row in closed.accounts:
-            if row.account_id in self._episodes and row.account_id not in self._peers.levels:
-                continue
             if row.warm:
                 alert = self._judge_account(row, closed)
                 if alert is not None:
                     alerts.append(alert)
-        for acc in [a for a in self._episodes if a not in self._peers.levels]:
-            del self._episodes[acc]  # forgotten after idle_days: nothing more to say about it
         return alerts
 
     def _judge_account(self, row: AccountDay, closed: ClosedDay):
         acc, ratio = row.account_id, row.peer_ratio
         ep = self._episodes.get(acc)
-        low = (ratio < self.drop_ratio and row.count_z < -self.count_z
-               and math.log(max(ratio, 1e-3)) < -self.noise_z * row.noise)
+        low = (
+            ratio < self.drop_ratio
+            and row.count_z < -self.count_z
+            and math.log(max(ratio, 1e-3)) < -self.noise_z * row.noise
+        )
         if low:
             if ep is None:
                 ep = self._episodes[acc] = _Episode(closed.day)
@@ -250,8 +266,12 @@ class SilentChurnDetector(Detector):
             ep.tickets += row.tickets
             ep.expected_tickets += row.expected_tickets
             ep.recovering = 0
-            if (not ep.alerted and ep.days_low >= self.min_low_days and ep.evidence >= self.total_z
-                    and ep.observed <= self.fire_ratio * ep.expected):
+            if (
+                not ep.alerted
+                and ep.days_low >= self.min_low_days
+                and ep.evidence >= self.total_z
+                and ep.observed <= self.fire_ratio * ep.expected
+            ):
                 if ep.tickets > self.silence_ratio * ep.expected_tickets + self.ticket_slack:
                     self._stats["not_silent"] += 1
                     return None
@@ -300,8 +320,10 @@ class SilentChurnDetector(Detector):
         risk = self._risk(acc, ep, day)
         days = max(ep.days_low, 1)
         if status == "firing":
-            summary = (f"{acc} ({risk.tier}) usage at {risk.usage_ratio:.0%} of expected for {ep.days_low} days"
-                       f" with {ep.tickets:.0f} tickets; MRR at risk {risk.mrr_at_risk:.0f}")  # fmt: skip
+            summary = (
+                f"{acc} ({risk.tier}) usage at {risk.usage_ratio:.0%} of expected for {ep.days_low} days"
+                f" with {ep.tickets:.0f} tickets; MRR at risk {risk.mrr_at_risk:.0f}"
+            )
         else:
             summary = f"{acc} usage back to normal after a silent decline since {risk.since}"
         return Alert(
@@ -316,11 +338,16 @@ class SilentChurnDetector(Detector):
             observed=round(ep.observed / days, 3),
             expected=round(ep.expected / days, 3),
             score=risk.priority,
-            evidence={"mrr": risk.mrr, "mrr_at_risk": risk.mrr_at_risk, "owner": risk.owner,
-                      "renewal_date": risk.renewal_date.isoformat() if risk.renewal_date else None,
-                      "days_declining": ep.days_low, "peer_ratio": risk.usage_ratio,
-                      "tickets_in_period": round(ep.tickets, 1),
-                      "usual_tickets_in_period": round(ep.expected_tickets, 1)},  # fmt: skip
+            evidence={
+                "mrr": risk.mrr,
+                "mrr_at_risk": risk.mrr_at_risk,
+                "owner": risk.owner,
+                "renewal_date": risk.renewal_date.isoformat() if risk.renewal_date else None,
+                "days_declining": ep.days_low,
+                "peer_ratio": risk.usage_ratio,
+                "tickets_in_period": round(ep.tickets, 1),
+                "usual_tickets_in_period": round(ep.expected_tickets, 1),
+            },
             started_at=day_start(ep.start),
             event_time=day_start(day) + SECONDS_PER_DAY,
         )

@@ -192,8 +192,11 @@ class FeatureDriftDetector(Detector):
         for feature in set(counts) | set(self._features):
             state = self._features.get(feature)
             if state is None:
-                state = self._features[feature] = _Feature(drift.PageHinkley(
-                    min_instances=self.min_days, delta=self.delta, threshold=self.threshold, mode="up"))
+                state = self._features[feature] = _Feature(
+                    drift.PageHinkley(
+                        min_instances=self.min_days, delta=self.delta, threshold=self.threshold, mode="up"
+                    )
+                )
             alert = self._judge(feature, state, counts.get(feature, 0), active, day)
             if alert is not None:
                 alerts.append(alert)
@@ -252,13 +255,27 @@ class FeatureDriftDetector(Detector):
         since = st.since if st.since is not None else day
         ratio = st.recent / st.base if st.base > 0 else float("inf")
         return Alert(
-            kind="drift", status="firing", dedup_key=f"drift:{feature}:{day_label(since)}",
-            severity="warning" if ratio >= 1.5 else "info", pages=False,
-            summary=(f"{feature} tickets per active account drifting up since {day_label(since)}: "
-                     f"{st.recent:.4f} vs {st.base:.4f} per day (x{ratio:.2f})"),
-            feature=feature, observed=round(st.recent, 6), expected=round(st.base, 6), score=round(ratio, 3),
-            evidence={"since": day_label(since), "before_rate": round(st.base, 6),
-                      "after_rate": round(st.recent, 6), "ratio": round(ratio, 3),
-                      "days_tested": st.fed, "test": "PageHinkley"},  # fmt: skip
-            started_at=day_start(since), event_time=day_start(day) + SECONDS_PER_DAY,
+            kind="drift",
+            status="firing",
+            dedup_key=f"drift:{feature}:{day_label(since)}",
+            severity="warning" if ratio >= 1.5 else "info",
+            pages=False,
+            summary=(
+                f"{feature} tickets per active account drifting up since {day_label(since)}: "
+                f"{st.recent:.4f} vs {st.base:.4f} per day (x{ratio:.2f})"
+            ),
+            feature=feature,
+            observed=round(st.recent, 6),
+            expected=round(st.base, 6),
+            score=round(ratio, 3),
+            evidence={
+                "since": day_label(since),
+                "before_rate": round(st.base, 6),
+                "after_rate": round(st.recent, 6),
+                "ratio": round(ratio, 3),
+                "days_tested": st.fed,
+                "test": "PageHinkley",
+            },
+            started_at=day_start(since),
+            event_time=day_start(day) + SECONDS_PER_DAY,
         )

@@ -84,14 +84,14 @@ class ExpansionDetector(Detector):
     min_days
         Judged days needed before an account's trend is trusted.
     min_weekly_growth
-        Smallest robust growth per week (``0.08`` = +8 %/week) to count as growing.
+        Smallest robust growth per week (``0.1`` = +10 %/week) to count as growing.
     min_trend_z
         Mann–Kendall statistic of the window (about N(0, 1) for flat noise): how steady the rise is.
     seat_utilisation
         ``seats_used / seats`` at or above which the account is near its limit.
     max_friction
-        Most tickets over the window relative to the account's usual tickets per unit of usage
-        (1.5 = 50 % above usual).
+        Most tickets over the window relative to what its tier files for the same usage that day
+        (2 = twice its peers).
     end_days
         The episode resolves after this many consecutive days failing the growth criteria.
     min_history_days, idle_days
@@ -103,13 +103,14 @@ class ExpansionDetector(Detector):
     >>> det = ExpansionDetector()
     >>> alerts, monday = [], 1_772_409_600.0
     >>> for day in range(35):
+    ...     t = monday + day * 86_400
     ...     for i in range(8):
     ...         acc, n = f"a{i}", 200
     ...         if i == 0:
     ...             n = 200 * 1.04 ** max(0, day - 7)  # +4 % a day from the second week
     ...             det.learn_one(Ev(type="account", account_id=acc, mrr=900.0, seats=50,
-    ...                              seats_used=45, tier="business", ts=monday + day * 86_400 + 60))
-    ...         det.learn_one(Ev(type="usage", account_id=acc, count=int(n), ts=monday + day * 86_400 + 50_000))
+    ...                              seats_used=45, tier="business", ts=t + 60))
+    ...         det.learn_one(Ev(type="usage", account_id=acc, count=int(n), ts=t + 50_000))
     ...     alerts += det.advance(monday + (day + 1) * 86_400)
     >>> [(a.account_id, a.kind, a.pages) for a in alerts]
     [('a0', 'expansion', False)]
@@ -121,10 +122,10 @@ class ExpansionDetector(Detector):
         self,
         window_days: int = 21,
         min_days: int = 14,
-        min_weekly_growth: float = 0.08,
+        min_weekly_growth: float = 0.1,
         min_trend_z: float = 3.0,
         seat_utilisation: float = 0.75,
-        max_friction: float = 1.5,
+        max_friction: float = 2.0,
         end_days: int = 7,
         min_history_days: int = 7,
         idle_days: int = 35,
@@ -154,6 +155,7 @@ class ExpansionDetector(Detector):
         self.idle_days = idle_days
         self._peers = PeerBaselines(min_history_days=min_history_days, idle_days=idle_days)
         self._growth: dict[str, _Growth] = {}
+        self._warm = False
         self._stats = {"days_closed": 0, "days_not_judged": 0, "fired": 0, "resolved": 0, "high_friction": 0}
 
     def learn_one(self, x: Any) -> None:
@@ -184,7 +186,7 @@ class ExpansionDetector(Detector):
 
     @property
     def is_warm(self) -> bool:
-        return any(g.n >= self.min_days for g in self._growth.values())
+        return self._warm
 
     @property
     def state_size(self) -> int:
@@ -199,19 +201,25 @@ class ExpansionDetector(Detector):
         if not closed.usable:
             self._stats["days_not_judged"] += 1
             return []
+        # Friction is judged against peers: tickets per unit of usage in the same tier that day.
+        per_tier: dict[str, list[float]] = {}
+        for row in closed.accounts:
+            sums = per_tier.setdefault(row.tier, [0.0, 0.0])
+            sums[0] += row.tickets
+            sums[1] += row.usage
         alerts = []
         for row in closed.accounts:
-            if row.history_days < self.min_history_days or row.usage <= 0 and row.expected <= 0:
+            if row.history_days < self.min_history_days or (row.usage <= 0 and row.expected <= 0):
                 continue
             g = self._growth.get(row.account_id)
             if g is None:
                 g = self._growth[row.account_id] = _Growth(self.window_days)
             g.push(math.log1p(row.normalised))
+            self._warm = self._warm or g.n >= self.min_days
             decay = 1.0 - 1.0 / self.window_days
             g.tickets = g.tickets * decay + row.tickets
-            # Friction is tickets per unit of usage: a growing account may file more tickets in total.
-            scale = row.usage / row.expected if row.expected > 0 else 1.0
-            g.expected_tickets = g.expected_tickets * decay + row.expected_tickets * scale
+            tickets, usage = per_tier[row.tier]
+            g.expected_tickets = g.expected_tickets * decay + (row.usage * tickets / usage if usage else 0.0)
             alert = self._judge_account(row, g, closed.day)
             if alert is not None:
                 alerts.append(alert)
@@ -253,14 +261,28 @@ class ExpansionDetector(Detector):
             summary = f"{row.account_id} usage no longer growing steadily"
         first = math.expm1(g.ordered()[0])
         return Alert(
-            kind="expansion", status=status, dedup_key=f"expansion:{row.account_id}:{day_label(g.since)}",
-            severity="info", pages=False, summary=summary, account_id=row.account_id, tier=row.tier,
-            observed=round(row.normalised, 3), expected=round(max(first, 0.0), 3),
+            kind="expansion",
+            status=status,
+            dedup_key=f"expansion:{row.account_id}:{day_label(g.since)}",
+            severity="info",
+            pages=False,
+            summary=summary,
+            account_id=row.account_id,
+            tier=row.tier,
+            observed=round(row.normalised, 3),
+            expected=round(max(first, 0.0), 3),
             score=round(weekly * (used / seats if seats and used is not None else 1.0), 4),
-            evidence={"weekly_growth": round(weekly, 4), "trend_z": round(trend_z, 2), "seats": seats,
-                      "seats_used": used, "mrr": facts.mrr if facts is not None else None,
-                      "owner": facts.owner if facts is not None else None, "window_days": g.n,
-                      "tickets_in_window": round(g.tickets, 1),
-                      "usual_tickets_in_window": round(g.expected_tickets, 1)},  # fmt: skip
-            started_at=day_start(day - g.n + 1), event_time=day_start(day) + SECONDS_PER_DAY,
+            evidence={
+                "weekly_growth": round(weekly, 4),
+                "trend_z": round(trend_z, 2),
+                "seats": seats,
+                "seats_used": used,
+                "mrr": facts.mrr if facts is not None else None,
+                "owner": facts.owner if facts is not None else None,
+                "window_days": g.n,
+                "tickets_in_window": round(g.tickets, 1),
+                "usual_tickets_in_window": round(g.expected_tickets, 1),
+            },
+            started_at=day_start(day - g.n + 1),
+            event_time=day_start(day) + SECONDS_PER_DAY,
         )

@@ -3,8 +3,9 @@
 A spike concentrated in one account is ambiguous (a broken integration, onboarding friction, one
 frustrated admin), so it goes to the account's owner. Per account, tickets are counted in
 ``bucket``-second buckets of a small ring; the trailing ``horizon`` (one hour) is tested against the
-account's own baseline rate with a Poisson upper tail, and an episode also needs ``min_tickets``
-tickets: an account that files one ticket a year does not flood with three.
+account's own baseline rate, times how busy that hour of the week is for tickets overall, with a
+negative-binomial upper tail, and an episode also needs ``min_tickets`` tickets: an account that
+files one ticket a year does not flood with three.
 
 The baseline is a decayed ticket count over a decayed exposure (time constant ``baseline_horizon``),
 plus a prior of ``prior_rate`` tickets per hour worth one day, so a new account has a sensible
@@ -20,6 +21,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from detectors.activity import hour_of_week
 from detectors.base import Detector
 from detectors.poisson import tail_score
 from schemas.alerts import Alert
@@ -28,6 +30,7 @@ __all__ = ["AccountFloodDetector"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
 _RING = 24  # buckets per account: the trailing hour plus room for events ahead of the watermark
+_RHYTHM_PRIOR_HOURS = 3.0
 
 
 class _AccountState:
@@ -56,6 +59,63 @@ class _AccountState:
         return state
 
 
+class _TicketRhythm:
+    """How busy each hour is for tickets overall, as a factor around 1 (shared by all accounts).
+
+    An account's baseline is a week-long average, while people file tickets in business hours: without
+    this factor every large account would "flood" each afternoon. Hour of the week, shrunk towards hour
+    of the day, shrunk towards 1; each level is worth ``_RHYTHM_PRIOR_HOURS`` hours of observation.
+    """
+
+    __slots__ = (
+        "day_hours",
+        "day_tickets",
+        "hour",
+        "total_hours",
+        "total_tickets",
+        "week_hours",
+        "week_tickets",
+    )
+
+    def __init__(self) -> None:
+        self.week_tickets, self.week_hours = [0.0] * 168, [0.0] * 168
+        self.day_tickets, self.day_hours = [0.0] * 24, [0.0] * 24
+        self.total_tickets, self.total_hours = 0.0, 0.0
+        self.hour: int | None = None  # last hour (since the epoch) whose exposure is counted
+
+    def add_ticket(self, ts: float) -> None:
+        how = hour_of_week(ts)
+        self.week_tickets[how] += 1.0
+        self.day_tickets[how % 24] += 1.0
+        self.total_tickets += 1.0
+
+    def advance(self, watermark: float) -> None:
+        hour = int(watermark // 3600) - 1  # last hour fully behind the watermark
+        if self.hour is None:
+            self.hour = hour
+            return
+        for h in range(max(self.hour + 1, hour - 168), hour + 1):
+            how = hour_of_week(h * 3600.0)
+            self.week_hours[how] += 1.0
+            self.day_hours[how % 24] += 1.0
+            self.total_hours += 1.0
+        self.hour = max(self.hour, hour)
+        if self.total_hours > 24 * 7 * 26:  # half a year: halve everything so the rhythm can move
+            for counts in (self.week_tickets, self.week_hours, self.day_tickets, self.day_hours):
+                for i in range(len(counts)):
+                    counts[i] *= 0.5
+            self.total_tickets *= 0.5
+            self.total_hours *= 0.5
+
+    def factor(self, ts: float) -> float:
+        if self.total_tickets <= 0 or self.total_hours <= 0:
+            return 1.0
+        overall, k = self.total_tickets / self.total_hours, _RHYTHM_PRIOR_HOURS
+        how = hour_of_week(ts)
+        by_day = (self.day_tickets[how % 24] + k * overall) / ((self.day_hours[how % 24] + k) * overall)
+        return (self.week_tickets[how] + k * overall * by_day) / ((self.week_hours[how] + k) * overall)
+
+
 class _Episode:
     __slots__ = ("emitted", "expected", "features", "key", "samples", "score", "start", "tickets")
 
@@ -79,7 +139,10 @@ class AccountFloodDetector(Detector):
     min_tickets
         Tickets in the trailing horizon an episode needs.
     threshold
-        Score (−log10 of the Poisson upper tail) that opens an episode.
+        Score (−log10 of the upper tail) that opens an episode.
+    dispersion
+        Extra variance of an account's hourly count (``mean + dispersion * mean**2``): people file
+        related tickets together.
     baseline_horizon
         Time constant (seconds) of the account's decayed baseline.
     prior_rate
@@ -109,6 +172,7 @@ class AccountFloodDetector(Detector):
         bucket: float = 300.0,
         min_tickets: int = 10,
         threshold: float = 6.0,
+        dispersion: float = 0.1,
         baseline_horizon: float = 7 * 86_400.0,
         prior_rate: float = 0.05,
         idle_horizon: float = 30 * 86_400.0,
@@ -123,6 +187,8 @@ class AccountFloodDetector(Detector):
             raise ValueError(f"min_tickets must be an integer >= 2, got {min_tickets!r}")
         if not threshold > _RESOLVE_SCORE:
             raise ValueError(f"threshold must be > {_RESOLVE_SCORE}, got {threshold!r}")
+        if not dispersion >= 0:
+            raise ValueError(f"dispersion must be >= 0, got {dispersion!r}")
         if not baseline_horizon >= horizon:
             raise ValueError(f"baseline_horizon must be >= horizon, got {baseline_horizon!r}")
         if not prior_rate > 0:
@@ -133,6 +199,7 @@ class AccountFloodDetector(Detector):
         self.bucket = float(bucket)
         self.min_tickets = int(min_tickets)
         self.threshold = float(threshold)
+        self.dispersion = float(dispersion)
         self.baseline_horizon = float(baseline_horizon)
         self.prior_rate = float(prior_rate)
         self.idle_horizon = float(idle_horizon)
@@ -142,6 +209,7 @@ class AccountFloodDetector(Detector):
         self._episodes: dict[str, _Episode] = {}
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # hot accounts' (ts, feature, id)
         self._dirty: set[str] = set()
+        self._rhythm = _TicketRhythm()
         self._closed = None  # index of the last bucket evaluated
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
@@ -182,6 +250,7 @@ class AccountFloodDetector(Detector):
         if ts > state.last_seen:
             state.ticket_sum *= math.exp(-(ts - state.last_seen) / self.baseline_horizon)
         state.ticket_sum += 1.0
+        self._rhythm.add_ticket(ts)
         episode = self._episodes.get(account_id)
         if episode is not None:
             episode.tickets += 1
@@ -210,7 +279,7 @@ class AccountFloodDetector(Detector):
         exposure = tau * -math.expm1(-max(0.0, now - state.first_seen) / tau)
         prior_exposure = 86_400.0
         rate = (tickets + self.prior_rate * prior_exposure / 3600.0) / (exposure + prior_exposure)
-        return rate * self.horizon
+        return rate * self.horizon * self._rhythm.factor(now - self.horizon / 2)
 
     def score_one(self, x: Any) -> float:
         """Trailing-horizon score of the ticket's account (0 for other events)."""
@@ -219,11 +288,12 @@ class AccountFloodDetector(Detector):
         state = self._accounts.get(x.account_id)
         if state is None:
             return 0.0
-        return tail_score(self._count(state, state.newest), self._expected(state, x.ts))
+        return tail_score(self._count(state, state.newest), self._expected(state, x.ts), self.dispersion)
 
     # -- time -------------------------------------------------------------------------------------
     def advance(self, watermark: float) -> list:
         last_closed = int(watermark // self.bucket) - 1
+        self._rhythm.advance(watermark)
         if self._closed is None:
             self._closed = last_closed - 1
         alerts: list = []
@@ -252,7 +322,7 @@ class AccountFloodDetector(Detector):
                 pending.add(account_id)  # tickets ahead of the watermark: look again later
             count = self._count(state, last)
             expected = self._expected(state, end)
-            score = tail_score(count, expected) if count > expected else 0.0
+            score = tail_score(count, expected, self.dispersion) if count > expected else 0.0
             episode = self._episodes.get(account_id)
             if episode is None:
                 if count >= self.min_tickets and score >= self.threshold:

@@ -178,8 +178,8 @@ class PeerBaselines:
             self._evict(day)
 
     def _judge(self, day: int, usage: dict, tickets: dict) -> ClosedDay:
-        for acc in usage:
-            if acc not in self.levels:
+        for acc, u in usage.items():
+            if u > 0 and acc not in self.levels:  # zero-count aggregates do not make an account known
                 self.levels[acc] = _Level(day)
         dow = day_of_week(day)
         ratios: dict[str, list[float]] = {}
@@ -192,8 +192,21 @@ class PeerBaselines:
             expected = lv.level * self.profiles.factor(tier, dow)
             warm = lv.n_days >= self.min_history_days and expected >= self.min_expected
             factor = self.profiles.factor(tier, dow)
-            rows.append(AccountDay(acc, tier, u, expected, 1.0, math.sqrt(lv.logvar), tickets.get(acc, 0),
-                                   lv.ticket_level * factor, lv.n_days, warm, u / factor))
+            rows.append(
+                AccountDay(
+                    acc,
+                    tier,
+                    u,
+                    expected,
+                    1.0,
+                    math.sqrt(lv.logvar),
+                    tickets.get(acc, 0),
+                    lv.ticket_level * factor,
+                    lv.n_days,
+                    warm,
+                    u / factor,
+                )
+            )
             if warm:
                 ratios.setdefault(tier, []).append(u / expected)
         everyone = [r for rs in ratios.values() for r in rs]
@@ -231,8 +244,8 @@ class PeerBaselines:
                 continue
             a = max(self.alpha, 1.0 / (lv.n_days + 1))
             lv.level += a * (row.normalised - lv.level)
-            # Tickets share the usage's seasonal factor: normalise them the same way.
-            lv.ticket_level += a * (row.tickets * row.normalised / row.usage - lv.ticket_level) if row.usage else 0.0
+            if row.usage > 0:  # tickets share the usage's seasonal factor: normalise them the same way
+                lv.ticket_level += a * (row.tickets * row.normalised / row.usage - lv.ticket_level)
             lv.n_days += 1
             if row.warm:
                 z = math.log(max(row.peer_ratio, 0.05))
@@ -242,8 +255,9 @@ class PeerBaselines:
         horizon = day - self.idle_days
         for acc in [a for a, lv in self.levels.items() if lv.last_day < horizon]:
             del self.levels[acc]
-        for acc in [a for a, f in self.facts.items() if f.ts < (horizon + 1) * 86_400.0
-                    and a not in self.levels]:
+        for acc in [
+            a for a, f in self.facts.items() if f.ts < (horizon + 1) * 86_400.0 and a not in self.levels
+        ]:
             del self.facts[acc]
 
     @property

@@ -22,13 +22,20 @@ each trailing scale), and a test needs ``min_accounts`` distinct accounts: one a
 page, it is :class:`~detectors.flood.AccountFloodDetector`'s job.
 
 **Significance.** A negative-binomial upper tail (Poisson with extra variance ``dispersion × mean²``
-for the baseline's own uncertainty) of the capped count over several trailing scales (1, 3, 6 and 12
-windows). Chosen over a Poisson CUSUM because it has no state to reset after an incident, each scale's
-p-value reads directly as a false-alarm rate, and the multi-scale maximum gets both behaviours wanted:
-a large regression pages on its first window, a small one once an hour of evidence piles up. With 5-min
-windows, 4 scales and ~20 features there are ~7·10⁵ tests per 30 days; a Bonferroni budget of one
-false page gives p ≈ 1.4·10⁻⁶, i.e. a score (−log10 p) of 5.8; ``threshold=7`` leaves a margin for a
-misfit baseline (scales overlap, so the real false-alarm rate is lower still).
+for the baseline's own uncertainty) of the capped count over several trailing scales (1, 3, 6, 12, 24
+and 48 windows: 5 minutes to 4 hours). Chosen over a Poisson CUSUM because it has no state to reset
+after an incident, each scale's p-value reads directly as a false-alarm rate, and the multi-scale
+maximum gets both behaviours wanted: a large regression pages on its first window, a small one once
+hours of evidence pile up. With 5-min windows, 6 scales and ~20 features there are ~10⁶ tests per 30
+days; a Bonferroni budget of one false page gives p ≈ 10⁻⁶, a score (−log10 p) of 6; ``threshold=7``
+leaves a margin for a misfit baseline (scales overlap, so the real false-alarm rate is lower still).
+The incident's start is where the evidence's cumulative excess (observed − expected) was lowest,
+the classic CUSUM change-point estimate.
+
+**Cold start.** A feature may alert once ``warmup_windows`` windows and ``warmup_tickets`` tickets
+of it were learnt (``cold_features`` lists the others). Until the shared rhythm correction has learnt
+a whole week, the threshold is raised by 3 (a thousand times rarer): hours of the week not met yet
+are guessed from the others, so only a spike clear of that doubt pages.
 
 **Early pages.** Windows not yet closed by the watermark are tested too: a count can only grow as
 late tickets arrive, so a count that is already significant stays so, and a large regression pages
@@ -59,6 +66,7 @@ __all__ = ["BreadthSpikeDetector", "WindowReport"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
 _RHYTHM_PRIOR = 5.0  # tickets' worth of belief in the coarser level of the rhythm correction
+_COLD_RHYTHM_MARGIN = 3.0  # added to the threshold during the first week of rhythm learning
 
 
 def _day_type_hour(how: int) -> int:
@@ -212,7 +220,7 @@ class BreadthSpikeDetector(Detector):
     def __init__(
         self,
         window: float = 300.0,
-        scales: tuple[int, ...] = (1, 3, 6, 12),
+        scales: tuple[int, ...] = (1, 3, 6, 12, 24, 48),
         max_per_account: int = 2,
         min_accounts: int = 3,
         threshold: float = 7.0,
@@ -285,6 +293,7 @@ class BreadthSpikeDetector(Detector):
         self._usage_profiles = (HourlyProfile(168), HourlyProfile(24))
         self._rhythm: dict[int, list[float]] = {}  # hour of week -> [observed, predicted] decayed sums
         self._rhythm_day: dict[int, list[float]] = {}  # (weekend, hour of day) -> the same
+        self._rhythm_windows = 0  # windows learnt into the rhythm correction
         self._releases = ReleaseIndex(lookback=self.release_lookback)
         self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
         self._next_window: int | None = None  # the oldest window not closed yet
@@ -432,7 +441,7 @@ class BreadthSpikeDetector(Detector):
             )
         incident = state.incident
         if incident is None:
-            if warm and best is not None and best_score >= self.threshold:
+            if warm and best is not None and best_score >= self._threshold_now():
                 return self._open(feature, state, w, best, best_score, state.expected[w])
             return None
         if w <= incident.counted_through:
@@ -501,9 +510,15 @@ class BreadthSpikeDetector(Detector):
                 continue
             estimate = max(state.rate() * live * self._correction(head * self.window), self.min_expected)
             score, best = self._best(state, head, estimate)
-            if best is not None and score >= self.threshold:
+            if best is not None and score >= self._threshold_now():
                 alerts.append(self._open(feature, state, head, best, score, estimate, at=watermark))
         return alerts
+
+    def _threshold_now(self) -> float:
+        # Until the rhythm correction has seen a whole week, hours of the week it has not met yet are
+        # guessed from the others: only a spike clear of that doubt may page.
+        week = 7 * 86_400.0 / self.window
+        return self.threshold + (_COLD_RHYTHM_MARGIN if self._rhythm_windows < week else 0.0)
 
     def _resolve_score(self, state: _FeatureState, w: int) -> float:
         merged: dict[str, int] = {}
@@ -521,8 +536,12 @@ class BreadthSpikeDetector(Detector):
     ) -> Any:
         scale, observed, expected, accounts = best
         windows = list(range(w - scale + 1, w + 1))
-        # The incident starts at the first window of the evidence that was above its expectation.
-        first = next((v for v in windows if self._capped(state, v) > state.expected.get(v, fallback)), w)
+        # Change point: the window after the lowest point of the cumulative excess over the evidence.
+        first, excess, lowest = windows[0], 0.0, 0.0
+        for v in windows:
+            if excess < lowest:
+                first, lowest = v, excess
+            excess += self._capped(state, v) - state.expected.get(v, fallback)
         start = first * self.window
         stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
         incident = state.incident = _Incident(f"regression:{feature}:{stamp}", first, start)
@@ -594,7 +613,7 @@ class BreadthSpikeDetector(Detector):
             if gap or in_incident or w <= state.learn_after:
                 continue
             observed = sum(min(n, self.max_per_account) for n in accounts.values())
-            if self._is_feature_warm(state):
+            if state.windows_learnt >= 12:  # cold features too: the rhythm must be ready when they warm
                 observed_total += observed
                 predicted_total += state.rate() * active
             state.ticket_sum = state.ticket_sum * keep + observed
@@ -602,6 +621,7 @@ class BreadthSpikeDetector(Detector):
             state.windows_learnt += 1
             state.tickets_learnt += observed
         if predicted_total > 0:
+            self._rhythm_windows += 1
             how = hour_of_week(w * self.window)
             # Hour-of-week slots get 12 windows a week and day-type slots 24 to 60: both fadings span
             # about a month.

@@ -118,7 +118,7 @@ def minute_counts(ticket_ts: np.ndarray, ticket_feature: np.ndarray, n_features:
     return np.bincount(flat, minlength=n_features * minutes).reshape(n_features, minutes)
 
 
-def run_oracle(intensity: TrueIntensity, observed: np.ndarray, replicas: int = 4, seed: int = 0,
+def run_oracle(intensity: TrueIntensity, observed: np.ndarray, replicas: int = 8, seed: int = 0,
                budget_per_30_days: float = 1.0) -> list[OracleResult]:  # fmt: skip
     """The oracle's latency for every regression of ``intensity``'s plan.
 

@@ -58,7 +58,7 @@ def _kind_rows(totals: dict[str, KindScore]) -> list[list[Any]]:
         if s is None or (s.alerts == 0 and s.incidents == 0):
             continue
         lat = s.latencies
-        ppi = f"{s.pages / s.detected:.2f}" if s.detected and kind == "regression" else "–"
+        ppi = "–" if s.pages_per_incident is None else f"{s.pages_per_incident:.2f}"
         rows.append([kind, s.incidents, s.alerts, _pct(s.precision), _pct(s.recall),
                      fmt_duration(statistics.median(lat)) if lat else "–",
                      fmt_duration(max(lat)) if lat else "–", ppi, s.pages])  # fmt: skip

@@ -64,6 +64,12 @@ class KindScore:
     detected: int = 0
     latencies: list[float] = dataclasses.field(default_factory=list)
     pages: int = 0
+    matched_pages: int = 0
+
+    @property
+    def pages_per_incident(self) -> float | None:
+        """Pages of matched alerts per incident found (``None`` when none was found)."""
+        return self.matched_pages / self.detected if self.detected else None
 
     @property
     def precision(self) -> float | None:
@@ -83,6 +89,7 @@ class KindScore:
         self.detected += other.detected
         self.latencies += other.latencies
         self.pages += other.pages
+        self.matched_pages += other.matched_pages
 
 
 @dataclasses.dataclass
@@ -199,6 +206,7 @@ def score_alerts(labels: Labels, alerts: list[AlertRecord]) -> SeedScore:
         score.alerts += len(items)
         score.matched_alerts += sum(id(a) in matched for a in items)
         score.pages += sum(a.pages for a in items)
+        score.matched_pages += sum(a.pages for a in items if id(a) in matched)
 
     regressions = labels.of_kind("regression")
     false_pages = [

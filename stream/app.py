@@ -8,33 +8,73 @@ engine later). Nothing here runs at import time: :func:`create_app` builds a new
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, MutableMapping
+
 import faust
+from faust.types import TP, ConsumerT
 from prometheus_client import CollectorRegistry
 
 from stream.config import KafkaSettings, Settings
-from stream.counters import EventCounters
+from stream.counters import DeadLetterLog, EventCounters, Tally, resume_offsets
 from stream.ingest import RecordHandler
 from stream.metrics import WorkerMetrics
 from stream.web import register_endpoints
 
-__all__ = ["EVENTS_BY_TYPE_TABLE", "RAW", "TICKETS_BY_FEATURE_TABLE", "create_app", "kafka_credentials"]
+__all__ = ["INGEST_STATE_TABLE", "RAW", "create_app", "kafka_credentials"]
 
 #: Codec of every topic the worker reads or writes: bytes in, bytes out, so nothing is lost.
 RAW = "raw"
-#: Table (and changelog topic ``{app_id}-{name}-changelog``) of valid events by source partition and type.
-EVENTS_BY_TYPE_TABLE = "events_by_type"
-#: Table of ticket events by source partition and feature.
-TICKETS_BY_FEATURE_TABLE = "tickets_by_feature"
+#: Table (changelog topic ``{app_id}-ingest_state-changelog``) of counts by type, feature and dead-letter
+#: reason per source partition; one table, so one ordered changelog per source partition.
+INGEST_STATE_TABLE = "ingest_state"
+logger = logging.getLogger(__name__)
+
+
+class _IngestApp(faust.App):
+    """A Faust app whose consumer resumes no later than what its table holds.
+
+    Faust's offset commit can run ahead of the records it has really processed (seen as lost counts
+    after SIGKILL, with at_least_once and with exactly_once alike). After each assignment and table
+    recovery, an input partition whose committed offset is past :func:`resume_offsets` of the table
+    is sought back there; the offsets kept in the table entries skip what was already applied.
+    """
+
+    ingest_state: MutableMapping[str, Tally] | None = None
+    input_topics: frozenset[str] = frozenset()
+
+    def _new_consumer(self) -> ConsumerT:
+        consumer = super()._new_consumer()
+        seek_to_committed = consumer.seek_to_committed
+
+        async def seek_to_resume_offsets() -> Mapping[TP, int]:
+            committed = dict(await seek_to_committed())
+            resume = resume_offsets(self.ingest_state or {})
+            for tp, offset in committed.items():
+                if tp.topic in self.input_topics and offset is not None:
+                    target = resume.get((tp.topic, tp.partition), 0)
+                    if target < offset:
+                        # One record back is routine (its second delivery is a no-op); more means the
+                        # commit covered records whose updates never reached the changelog.
+                        level = logging.WARNING if offset > target + 1 else logging.DEBUG
+                        logger.log(level, "%s: resuming at %d, committed %d", tp, target, offset)
+                        await consumer.seek(tp, target)
+                        committed[tp] = target
+            return committed
+
+        consumer.seek_to_committed = seek_to_resume_offsets  # type: ignore[method-assign]
+        return consumer
 
 
 def create_app(settings: Settings, *, registry: CollectorRegistry | None = None) -> faust.App:
     """Build the worker's Faust app from ``settings``; metrics go to ``registry`` (a new one if None)."""
     worker = settings.worker
-    app = faust.App(
+    app = _IngestApp(
         worker.app_id,
         broker=settings.kafka.broker_url,
         broker_credentials=kafka_credentials(settings.kafka),
         processing_guarantee=worker.processing_guarantee,
+        broker_session_timeout=worker.session_timeout,
         store="memory://",
         datadir=str(worker.state_dir / worker.app_id),
         topic_partitions=settings.topics.partitions,
@@ -51,13 +91,16 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     dead_letter_topic = app.topic(
         settings.topics.deadletter, key_serializer=RAW, value_serializer=RAW, partitions=partitions
     )
-    table_options = {"partitions": partitions}  # keys and values go through JSON
-    counters = EventCounters(
-        app.Table(EVENTS_BY_TYPE_TABLE, help="Valid events by source partition and type.", **table_options),
-        app.Table(TICKETS_BY_FEATURE_TABLE, help="Tickets by source partition and feature.", **table_options),
+    app.input_topics = frozenset(settings.topics.input)
+    # Keys and values go through JSON; the memory store is rebuilt from the changelog at each start.
+    app.ingest_state = app.Table(
+        INGEST_STATE_TABLE, partitions=partitions, help="Counts and dead letters by source partition."
     )
+    counters, dead_letters = EventCounters(app.ingest_state), DeadLetterLog(app.ingest_state)
     registry = CollectorRegistry() if registry is None else registry
-    handler = RecordHandler(counters, WorkerMetrics(registry), max_event_bytes=worker.max_event_bytes)
+    handler = RecordHandler(
+        counters, WorkerMetrics(registry), dead_letters=dead_letters, max_event_bytes=worker.max_event_bytes
+    )
 
     @app.agent(events_topic, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
@@ -67,7 +110,9 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             letter = handler.handle(event.value, topic=message.topic, partition=message.partition,
                                     offset=message.offset)  # fmt: skip
             if letter is not None:
-                await dead_letter_topic.send(key=event.key, value=letter)
+                delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
+                await delivery  # acknowledged before it is noted as sent
+                handler.published(letter)
             await _drain_changelog(app)
 
     @app.task
@@ -76,7 +121,7 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         # rather than leave it to the broker's auto-create defaults on the first rejection.
         await dead_letter_topic.maybe_declare()
 
-    register_endpoints(app, registry, counters)
+    register_endpoints(app, registry, counters, dead_letters)
     return app
 
 

@@ -148,6 +148,12 @@ class WorkerSettings(_Section):
     state_dir: Path = Path(".spikewatch-state")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     max_event_bytes: int = Field(65536, ge=64)
+    session_timeout: float = Field(
+        30.0,
+        ge=6,
+        le=300,
+        description="Seconds before a worker that stopped heartbeating loses its partitions.",
+    )
 
 
 class Settings(BaseSettings):

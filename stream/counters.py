@@ -1,51 +1,80 @@
-"""Exact counts of valid events by type and of tickets by feature, safe across worker restarts.
+"""Exact counts of valid events, tickets by feature and dead letters, safe across worker crashes.
 
-The counts live in two mappings that the worker backs with Faust tables (changelog topics). Two facts
-shape the keys and values:
+All of it lives in one mapping that the worker backs with a Faust table (one changelog topic). Three
+facts shape the keys and values:
 
 * Faust writes a table update to the changelog partition of the *source record's* partition, and
   restores a partition's entries to whichever worker is assigned it. So every key starts with the
   source topic and partition, and a worker reports the sum over the partitions it holds.
-* Delivery is at least once: after a crash the consumer resumes at its last committed offset, which
-  may be older than the table's restored state. Each entry therefore keeps, beside its count, the
-  offset of the last source record it applied; a redelivered record at or below it is skipped. Table
-  updates reach one changelog partition in order, so after a restore every entry reflects the same
-  prefix of the source partition and the check is exact.
+* Each entry keeps, beside its count, the offset of the last source record it applied; a record
+  delivered again at or below it is skipped. Updates reach one changelog partition in order, so after
+  a restore all entries of a source partition reflect the same prefix of it, and the check is exact.
+* For the same reason the largest offset among a source partition's entries tells where to resume:
+  every record before it is fully applied, and that record itself maybe in part (a ticket updates
+  two entries), which its second delivery completes (:func:`resume_offsets`). The worker seeks there
+  when the consumer's committed offset ran ahead of the table, so no record is lost either.
 
 Examples
 --------
->>> counters = EventCounters({}, {})
+>>> counters = EventCounters({})
 >>> counters.apply("ticket", "checkout", topic="events", partition=0, offset=7)
 True
->>> counters.apply("ticket", "checkout", topic="events", partition=0, offset=7)  # redelivered
+>>> counters.apply("ticket", "checkout", topic="events", partition=0, offset=7)  # delivered again
 False
 >>> counters.apply("usage", None, topic="events", partition=1, offset=3)
 True
 >>> counters.totals()
 {'by_type': {'ticket': 1, 'usage': 1}, 'by_feature': {'checkout': 1}}
+>>> resume_offsets(counters.table)
+{('events', 0): 7, ('events', 1): 3}
 
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 from schemas.events import Event, TicketEvent
 
-__all__ = ["EventCounters", "Tally"]
+__all__ = ["DeadLetterLog", "EventCounters", "Tally", "resume_offsets"]
 
 #: A table value: ``[count, offset of the last source record applied]``, a list so it survives JSON.
 Tally = list[int]
 _SEPARATOR = "/"  # never in a Kafka topic name, so the first two split off topic and partition exactly
+_TYPE, _FEATURE, _DEAD = "type:", "feature:", "dead:"
 
 
 def _key(topic: str, partition: int, name: str) -> str:
     return f"{topic}{_SEPARATOR}{partition}{_SEPARATOR}{name}"
 
 
-def _name(key: str) -> str:
-    return key.split(_SEPARATOR, 2)[2]
+def _increment(table: MutableMapping[str, Tally], key: str, offset: int) -> bool:
+    count, last_offset = table.get(key) or (0, -1)
+    if offset <= last_offset:
+        return False
+    # Assign a new value (never mutate in place): assignment is what writes the changelog.
+    table[key] = [count + 1, offset]
+    return True
+
+
+def _sum(table: Mapping[str, Tally], kind: str) -> dict[str, int]:
+    sums: Counter[str] = Counter()
+    for key, (count, _offset) in list(table.items()):
+        name = key.split(_SEPARATOR, 2)[2]
+        if name.startswith(kind):
+            sums[name[len(kind) :]] += count
+    return dict(sorted(sums.items()))
+
+
+def resume_offsets(table: Mapping[str, Tally]) -> dict[tuple[str, int], int]:
+    """Per source (topic, partition), the offset to resume at: the last one applied, maybe in part."""
+    resume: dict[tuple[str, int], int] = {}
+    for key, (_count, offset) in list(table.items()):
+        topic, partition, _name = key.split(_SEPARATOR, 2)
+        source = (topic, int(partition))
+        resume[source] = max(resume.get(source, 0), offset)
+    return resume
 
 
 class EventCounters:
@@ -53,16 +82,14 @@ class EventCounters:
 
     Parameters
     ----------
-    by_type
-        Mapping from (source topic, partition, event type) keys to :data:`Tally` values.
-    by_feature
-        Mapping from (source topic, partition, feature) keys to :data:`Tally` values.
+    table
+        Mapping from ``topic/partition/kind:name`` keys to :data:`Tally` values; may be shared with a
+        :class:`DeadLetterLog`, and must be for :func:`resume_offsets` to cover dead letters.
 
     """
 
-    def __init__(self, by_type: MutableMapping[str, Tally], by_feature: MutableMapping[str, Tally]) -> None:
-        self.by_type = by_type
-        self.by_feature = by_feature
+    def __init__(self, table: MutableMapping[str, Tally]) -> None:
+        self.table = table
 
     def handle(self, event: Event, *, topic: str, partition: int, offset: int) -> bool:
         """Count a valid event read at ``offset`` of ``topic``/``partition``; False if already counted."""
@@ -73,29 +100,47 @@ class EventCounters:
         """Count the event read at ``offset`` of ``topic``/``partition``; False if already counted.
 
         The type entry and the feature entry are checked separately: a crash can persist one update
-        and not the other, and the redelivery must then complete the missing one only.
+        and not the other, and the second delivery must then complete the missing one only.
         """
-        applied = self._increment(self.by_type, _key(topic, partition, event_type), offset)
+        applied = _increment(self.table, _key(topic, partition, _TYPE + event_type), offset)
         if feature is not None:
-            applied = self._increment(self.by_feature, _key(topic, partition, feature), offset) or applied
+            applied = _increment(self.table, _key(topic, partition, _FEATURE + feature), offset) or applied
         return applied
-
-    @staticmethod
-    def _increment(table: MutableMapping[str, Tally], key: str, offset: int) -> bool:
-        count, last_offset = table.get(key) or (0, -1)
-        if offset <= last_offset:
-            return False
-        # Assign a new value (never mutate in place): assignment is what writes the changelog.
-        table[key] = [count + 1, offset]
-        return True
 
     def totals(self) -> dict[str, dict[str, int]]:
         """Counts summed over every source topic and partition held here."""
-        return {"by_type": _sum(self.by_type), "by_feature": _sum(self.by_feature)}
+        return {"by_type": _sum(self.table, _TYPE), "by_feature": _sum(self.table, _FEATURE)}
 
 
-def _sum(table: MutableMapping[str, Tally]) -> dict[str, int]:
-    sums: Counter[str] = Counter()
-    for key, (count, _offset) in list(table.items()):
-        sums[_name(key)] += count
-    return dict(sorted(sums.items()))
+class DeadLetterLog:
+    """Dead letters published, by source partition and reason, so a redelivered record is sent once.
+
+    The worker checks :meth:`is_sent` before publishing and calls :meth:`record` once the broker has
+    acknowledged the dead letter; a crash between the two sends that one letter again, never loses it.
+
+    Examples
+    --------
+    >>> log = DeadLetterLog({})
+    >>> log.is_sent("not_json", topic="events", partition=0, offset=4)
+    False
+    >>> log.record("not_json", topic="events", partition=0, offset=4)
+    >>> log.is_sent("not_json", topic="events", partition=0, offset=4), log.totals()
+    (True, {'not_json': 1})
+
+    """
+
+    def __init__(self, table: MutableMapping[str, Tally]) -> None:
+        self.table = table
+
+    def is_sent(self, reason: str, *, topic: str, partition: int, offset: int) -> bool:
+        """Whether the dead letter of the record at ``offset`` was already published."""
+        _count, last_offset = self.table.get(_key(topic, partition, _DEAD + reason)) or (0, -1)
+        return offset <= last_offset
+
+    def record(self, reason: str, *, topic: str, partition: int, offset: int) -> None:
+        """Note that the dead letter of the record at ``offset`` is published."""
+        _increment(self.table, _key(topic, partition, _DEAD + reason), offset)
+
+    def totals(self) -> dict[str, int]:
+        """Dead letters published, by reason, over every source partition held here."""
+        return _sum(self.table, _DEAD)

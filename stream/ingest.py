@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from schemas.deadletter import DeadLetter
 from schemas.events import Event, TicketEvent
 from schemas.parse import Rejection, parse_event
+from stream.counters import DeadLetterLog
 from stream.metrics import WorkerMetrics
 
 __all__ = ["INTERNAL_ERROR", "EventSink", "RecordHandler"]
@@ -41,6 +43,8 @@ class RecordHandler:
         Receives every valid event with the coordinates of its record.
     metrics
         Counts valid, invalid and redelivered records and the processing lag.
+    dead_letters
+        Which dead letters were already published; a redelivered bad record is not sent again.
     max_event_bytes
         Larger records are rejected as oversized without being parsed.
     clock
@@ -53,33 +57,41 @@ class RecordHandler:
         sink: EventSink,
         metrics: WorkerMetrics,
         *,
+        dead_letters: DeadLetterLog | None = None,
         max_event_bytes: int = 65536,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_event_bytes < 1:
             raise ValueError(f"max_event_bytes must be positive, got {max_event_bytes}")
         self.sink = sink
+        self.dead_letters = DeadLetterLog({}) if dead_letters is None else dead_letters
         self.metrics = metrics
         self.max_event_bytes = max_event_bytes
         self.clock = clock
 
-    def handle(self, raw: bytes | None, *, topic: str, partition: int, offset: int) -> bytes | None:
-        """Handle one record; return the dead letter to publish (JSON bytes), or None if none is due."""
+    def handle(self, raw: bytes | None, *, topic: str, partition: int, offset: int) -> DeadLetter | None:
+        """Handle one record; return the dead letter to publish, or None if none is due.
+
+        Call :meth:`published` once the broker has acknowledged the returned dead letter.
+        """
         raw = b"" if raw is None else raw  # a tombstone is not an event either
         try:
             return self._handle(raw, topic=topic, partition=partition, offset=offset)
         except Exception as error:
             logger.exception("record %s[%d]@%d could not be handled", topic, partition, offset)
-            self.metrics.observe_invalid(INTERNAL_ERROR)
             detail = f"{type(error).__name__}: {error}"
             rejection = Rejection(reason=INTERNAL_ERROR, field=None, detail=detail)
-            return self._letter(rejection, raw, topic=topic, partition=partition, offset=offset)
+            return self._reject(rejection, raw, topic=topic, partition=partition, offset=offset)
 
-    def _handle(self, raw: bytes, *, topic: str, partition: int, offset: int) -> bytes | None:
+    def published(self, letter: DeadLetter) -> None:
+        """Note that ``letter``, returned by :meth:`handle`, is on the dead-letter topic."""
+        coordinates = {"topic": letter.source_topic, "partition": letter.partition, "offset": letter.offset}
+        self.dead_letters.record(letter.reason, **coordinates)
+
+    def _handle(self, raw: bytes, *, topic: str, partition: int, offset: int) -> DeadLetter | None:
         outcome = parse_event(raw, max_bytes=self.max_event_bytes)
         if isinstance(outcome, Rejection):
-            self.metrics.observe_invalid(outcome.reason)
-            return self._letter(outcome, raw, topic=topic, partition=partition, offset=offset)
+            return self._reject(outcome, raw, topic=topic, partition=partition, offset=offset)
         if not self.sink.handle(outcome, topic=topic, partition=partition, offset=offset):
             self.metrics.observe_duplicate()
             return None
@@ -88,7 +100,11 @@ class RecordHandler:
         self.metrics.observe_valid(outcome.type, feature=feature, event_time=outcome.ts, wall_time=now)
         return None
 
-    @staticmethod
-    def _letter(rejection: Rejection, raw: bytes, *, topic: str, partition: int, offset: int) -> bytes:
-        letter = rejection.to_dead_letter(raw, topic=topic, partition=partition, offset=offset)
-        return letter.model_dump_json().encode()
+    def _reject(
+        self, rejection: Rejection, raw: bytes, *, topic: str, partition: int, offset: int
+    ) -> DeadLetter | None:
+        if self.dead_letters.is_sent(rejection.reason, topic=topic, partition=partition, offset=offset):
+            self.metrics.observe_duplicate()
+            return None
+        self.metrics.observe_invalid(rejection.reason)
+        return rejection.to_dead_letter(raw, topic=topic, partition=partition, offset=offset)

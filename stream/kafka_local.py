@@ -169,8 +169,16 @@ class LocalKafka:
         mvn = self._executable(self.mvn, "Maven", "install Maven 3 (e.g. `apt-get install maven`)")
         partial = self.libs_dir.with_name(f"libs.partial-{os.getpid()}")
         shutil.rmtree(partial, ignore_errors=True)
-        command = [mvn, "-q", "-B", "-f", str(DEPLOY_DIR / "pom.xml"), f"-Dkafka.version={self.version}",
-                   f"-Dkafka.libs.dir={partial}", "dependency:copy-dependencies"]
+        command = [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(DEPLOY_DIR / "pom.xml"),
+            f"-Dkafka.version={self.version}",
+            f"-Dkafka.libs.dir={partial}",
+            "dependency:copy-dependencies",
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             output = _tail(result.stdout + result.stderr)
@@ -202,14 +210,26 @@ class LocalKafka:
         data_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config(data_dir)
         classpath = f"{self.libs_dir}{os.sep}*"
-        jvm = [java, f"-Xmx{self.heap}", "-Xms64m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-               f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.properties'}", "-cp", classpath]
+        jvm = [
+            java,
+            f"-Xmx{self.heap}",
+            "-Xms64m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={DEPLOY_DIR / 'log4j2.properties'}",
+            "-cp",
+            classpath,
+        ]
         if not (data_dir / "kraft-logs" / "meta.properties").is_file():
             self._format(jvm, config)
         with open(self.log_file, "ab") as log:
             self._process = subprocess.Popen(
-                [*jvm, "kafka.Kafka", str(config)], stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, cwd=data_dir, start_new_session=True,
+                [*jvm, "kafka.Kafka", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=data_dir,
+                start_new_session=True,
             )
         self._pid = self._process.pid
         self._started_once = True
@@ -275,14 +295,24 @@ class LocalKafka:
     def _write_config(self, data_dir: Path) -> Path:
         template = Template((DEPLOY_DIR / "server.properties.template").read_text())
         config = data_dir / "server.properties"
-        config.write_text(template.substitute(
-            port=self.port, controller_port=self._controller_port, log_dirs=data_dir / "kraft-logs"
-        ))
+        config.write_text(
+            template.substitute(
+                port=self.port, controller_port=self._controller_port, log_dirs=data_dir / "kraft-logs"
+            )
+        )
         return config
 
     def _format(self, jvm: list[str], config: Path) -> None:
-        command = [*jvm, "kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(config),
-                   "--ignore-formatted"]
+        command = [
+            *jvm,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            new_cluster_id(),
+            "-c",
+            str(config),
+            "--ignore-formatted",
+        ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise KafkaError(f"formatting the Kafka storage failed:\n{_tail(result.stdout + result.stderr)}")
@@ -299,8 +329,10 @@ class LocalKafka:
                 return
             time.sleep(0.25)
         self.stop()
-        raise KafkaError(f"Kafka did not answer on {self.bootstrap} within {self.startup_timeout:.0f} s.\n"
-                         f"{_log_excerpt(self.log_file)}")
+        raise KafkaError(
+            f"Kafka did not answer on {self.bootstrap} within {self.startup_timeout:.0f} s.\n"
+            f"{_log_excerpt(self.log_file)}"
+        )
 
     def _wait_exit(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

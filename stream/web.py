@@ -2,7 +2,8 @@
 
 * ``/metrics``: Prometheus text exposition of the worker's own registry.
 * ``/healthz``: 200 while the worker consumes, 503 otherwise; a JSON body says why.
-* ``/counts``: the counts held by this worker (summed over its partitions), as JSON.
+* ``/counts``: counts by type, feature and dead-letter reason held by this worker (summed over its
+  partitions), as JSON.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-from stream.counters import EventCounters
+from stream.counters import DeadLetterLog, EventCounters
 
 __all__ = ["consumer_health", "register_endpoints"]
 
@@ -32,7 +33,9 @@ def consumer_health(app: faust.App) -> tuple[bool, str]:
     return True, "consuming"
 
 
-def register_endpoints(app: faust.App, registry: CollectorRegistry, counters: EventCounters) -> None:
+def register_endpoints(
+    app: faust.App, registry: CollectorRegistry, counters: EventCounters, dead_letters: DeadLetterLog
+) -> None:
     """Add ``/metrics``, ``/healthz`` and ``/counts`` to ``app``'s web server."""
 
     @app.page("/metrics", name="spikewatch_metrics")
@@ -51,4 +54,5 @@ def register_endpoints(app: faust.App, registry: CollectorRegistry, counters: Ev
     @app.page("/counts", name="spikewatch_counts")
     async def counts(self: View, request: Request) -> Response:
         healthy, reason = consumer_health(app)
-        return self.json({**counters.totals(), "consuming": healthy, "reason": reason})
+        totals = {**counters.totals(), "dead_letters": dead_letters.totals()}
+        return self.json({**totals, "consuming": healthy, "reason": reason})

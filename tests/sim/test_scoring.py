@@ -36,6 +36,7 @@ def test_matched_false_and_late_regression_alerts():
     assert reg.latencies == [600.0]
     assert s.regressions[0]["release_right"] is True
     assert s.pages_per_incident == [1]
+    assert (reg.pages, reg.matched_pages, reg.pages_per_incident) == (3, 1, 1.0)
     assert len(s.false_pages) == 2
 
 

@@ -39,8 +39,9 @@ async def read_all(
     bootstrap: str, topic: str, expected: int, *, patience: float = 20.0, **consumer_args: object
 ) -> list[bytes]:
     """Values of ``topic`` from the start, once ``expected`` arrived or ``patience`` seconds passed."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                **consumer_args)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", **consumer_args
+    )
     await consumer.start()
     values: list[bytes] = []
     try:
@@ -78,8 +79,13 @@ async def test_consumer_group_commits_and_resumes_after_its_offset(kafka_bootstr
     finally:
         await producer.stop()
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         first = [await consumer.getone() for _ in range(3)]
@@ -104,9 +110,14 @@ async def test_transaction_commits_output_and_input_offsets_together(kafka_boots
     finally:
         await plain.stop()
 
-    consumer = AIOKafkaConsumer(source, bootstrap_servers=kafka_bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                isolation_level="read_committed")
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=kafka_bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+    )
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, transactional_id=unique("txid"))
     await consumer.start()
     await producer.start()
@@ -168,8 +179,11 @@ def faust_worker(workdir: Path, *args: str) -> Iterator[None]:
     script.write_text(FAUST_APP)
     with open(workdir / "worker.log", "ab") as log:
         worker = subprocess.Popen(
-            [sys.executable, str(script), *args, str(workdir / "data")], stdout=log, stderr=subprocess.STDOUT,
-            cwd=workdir, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [sys.executable, str(script), *args, str(workdir / "data")],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
         yield

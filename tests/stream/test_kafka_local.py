@@ -23,7 +23,7 @@ def listening_addresses(port: int) -> set[ipaddress.IPv4Address | ipaddress.IPv6
             if fields[3] != "0A" or int(hex_port, 16) != port:  # 0A is TCP_LISTEN
                 continue
             # the kernel prints each 32-bit word of the address in host (little-endian) byte order
-            raw = b"".join(bytes.fromhex(hex_address[i:i + 8])[::-1] for i in range(0, len(hex_address), 8))
+            raw = b"".join(bytes.fromhex(hex_address[i : i + 8])[::-1] for i in range(0, len(hex_address), 8))
             address = ipaddress.ip_address(raw)
             mapped = getattr(address, "ipv4_mapped", None)  # Java listens on ::ffff:127.0.0.1
             addresses.add(mapped or address)
@@ -85,8 +85,13 @@ async def test_restart_keeps_port_topics_and_offsets(local_kafka: LocalKafka) ->
         await producer.send_and_wait(topic, b"after", partition=0)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         assert (await consumer.getone()).value == b"before"
@@ -98,8 +103,13 @@ async def test_restart_keeps_port_topics_and_offsets(local_kafka: LocalKafka) ->
 
     assert local_kafka.bootstrap == bootstrap
     assert local_kafka.pid != pid
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     try:
         assert (await consumer.getone()).value == b"after"

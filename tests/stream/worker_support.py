@@ -59,10 +59,15 @@ def _malformed(i: int) -> tuple[bytes, str]:
         (json.dumps({k: v for k, v in ticket.items() if k != "account_id"}).encode(), "missing_field"),
         (json.dumps({**ticket, "severity": "catastrophic"}).encode(), "invalid_field"),
         (json.dumps({**ticket, "time": "2026-03-02T14:05:00"}).encode(), "naive_time"),
-        (json.dumps({"type": "usage", "account_id": "acct-1", "count": -3, "time": 1772460300}).encode(),
-         "negative_count"),  # fmt: skip
+        (
+            json.dumps({"type": "usage", "account_id": "acct-1", "count": -3, "time": 1772460300}).encode(),
+            "negative_count",
+        ),
         (json.dumps({**ticket, "subject": "x" * 70_000}).encode(), "too_large"),
-        (b'{"type": "ticket", "subject": "\xff\xfe", "ticket_id": "T-' + str(i).encode() + b'"}', "invalid_utf8"),
+        (
+            b'{"type": "ticket", "subject": "\xff\xfe", "ticket_id": "T-' + str(i).encode() + b'"}',
+            "invalid_utf8",
+        ),
         (b"[1, 2, 3]", "not_object"),
     ]
     return variants[i % len(variants)]
@@ -88,7 +93,9 @@ def labelled_input(n: int, *, malformed_share: float = 0.02, seed: int = 7) -> L
     return data
 
 
-def worker_env(bootstrap: str, name: str, state_dir: Path, *, guarantee: str = "at_least_once") -> dict[str, str]:
+def worker_env(
+    bootstrap: str, name: str, state_dir: Path, *, guarantee: str = "at_least_once"
+) -> dict[str, str]:
     """Environment of a worker with its own app id and topics, so tests never share state."""
     return {
         **os.environ,
@@ -99,17 +106,27 @@ def worker_env(bootstrap: str, name: str, state_dir: Path, *, guarantee: str = "
         "SPIKEWATCH_TOPICS__INPUT": f"{name}.events",
         "SPIKEWATCH_TOPICS__DEADLETTER": f"{name}.deadletter",
         "SPIKEWATCH_TOPICS__PARTITIONS": "4",
+        "SPIKEWATCH_WORKER__SESSION_TIMEOUT": "8",  # a killed worker's partitions move on quickly
     }
 
 
 class WorkerProcess:
     """A ``spikewatch worker`` subprocess and its HTTP endpoints."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, loglevel: str = "warning") -> None:
         self.port = free_port()
         self.log_path = log_path
         self._log = log_path.open("ab")
-        cli = [sys.executable, "-m", "stream.cli", "worker", "--web-port", str(self.port), "--loglevel", "warning"]
+        cli = [
+            sys.executable,
+            "-m",
+            "stream.cli",
+            "worker",
+            "--web-port",
+            str(self.port),
+            "--loglevel",
+            loglevel,
+        ]
         self.process = subprocess.Popen(cli, env=env, stdout=self._log, stderr=subprocess.STDOUT)
 
     def get(self, path: str) -> tuple[int, bytes]:
