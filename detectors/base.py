@@ -66,6 +66,10 @@ class Detector(abc.ABC):
         """Move event time to ``watermark`` (epoch seconds) and return the alerts this produced."""
         return []
 
+    def flush(self) -> list:
+        """End of stream: close every open window, day or episode and return the alerts this produced."""
+        return []
+
     @property
     def is_warm(self) -> bool:
         """True once the detector has seen enough history to alert."""

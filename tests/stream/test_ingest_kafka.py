@@ -12,7 +12,15 @@ import pytest
 from schemas.deadletter import DeadLetter
 from stream.config import load_settings
 from stream.producer import ensure_topic, produce_lines
-from tests.stream.worker_support import LabelledInput, WorkerProcess, labelled_input, read_topic, worker_env
+from tests.stream.worker_support import (
+    LabelledInput,
+    WorkerProcess,
+    commit_offsets,
+    end_offsets,
+    labelled_input,
+    read_topic,
+    worker_env,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -108,5 +116,28 @@ def test_counts_stay_exact_when_the_worker_is_killed_and_restarted(kafka_bootstr
         # A kill between the broker's ack of a dead letter and the changelog write of "sent" can
         # publish that one letter twice; none may be missing.
         _assert_dead_letters(kafka_bootstrap, f"{name}.deadletter", topic, data, exactly_once=False)
+    finally:
+        worker.stop()
+
+
+def test_a_commit_past_the_table_is_sought_back(kafka_bootstrap, tmp_path):
+    """Faust's commit can run ahead of what reached the changelog; the table decides where to resume."""
+    name = f"ahead-{uuid.uuid4().hex[:8]}"
+    env = worker_env(kafka_bootstrap, name, tmp_path / "state")
+    data = labelled_input(6_000, malformed_share=0.02, seed=5)
+    topic = _produce(env, data)
+    expected = _expected_counts(data)
+    valid = sum(data.by_type.values())
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    partway = worker.wait_for(lambda seen: sum(seen["by_type"].values()) >= valid / 3)
+    assert partway is not None, worker.tail()
+    worker.kill()
+    # The worst case: the group's committed offsets say everything was processed.
+    commit_offsets(kafka_bootstrap, f"{name}-app", topic, end_offsets(kafka_bootstrap, topic, 4))
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    try:
+        seen = _settled(worker, expected)
+        assert seen is not None and {k: seen[k] for k in expected} == expected, worker.tail()
+        assert "resuming at" in worker.tail(200)
     finally:
         worker.stop()

@@ -203,3 +203,48 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60.0)
 def iter_chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def commit_offsets(
+    bootstrap: str, group: str, topic: str, offsets: dict[int, int], timeout: float = 60.0
+) -> None:
+    """Commit ``offsets`` (partition -> offset) for ``group``, retrying until its members have left."""
+
+    async def commit() -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka.errors import KafkaError
+
+        deadline = time.monotonic() + timeout
+        while True:
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                partitions = [TopicPartition(topic, partition) for partition in offsets]
+                consumer.assign(partitions)
+                await consumer.commit({TopicPartition(topic, p): offset for p, offset in offsets.items()})
+                return
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
+            finally:
+                await consumer.stop()
+
+    asyncio.run(commit())
+
+
+def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    """The next offset to be written in each partition of ``topic``."""
+
+    async def ends() -> dict[int, int]:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        await consumer.start()
+        try:
+            found = await consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
+            return {tp.partition: offset for tp, offset in found.items()}
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(ends())
