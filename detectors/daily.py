@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable, Iterator
 
-__all__ = ["SECONDS_PER_DAY", "DayBuckets", "day_label", "day_of_week", "day_start", "utc_day"]
+__all__ = ["SECONDS_PER_DAY", "SECONDS_PER_HOUR", "DayBuckets", "HourBuckets", "TimeBuckets", "day_label",
+           "day_of_week", "day_start", "utc_day"]  # fmt: skip
 
 SECONDS_PER_DAY = 86_400.0
+SECONDS_PER_HOUR = 3_600.0
 
 
 def utc_day(ts: float) -> int:
@@ -49,12 +51,17 @@ def day_label(day: int) -> str:
     return (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
 
 
-class DayBuckets:
-    """Per-key sums for the UTC days that the watermark has not closed yet.
+class TimeBuckets:
+    """Per-key sums for the fixed-width periods (days, hours) that the watermark has not closed yet.
+
+    Parameters
+    ----------
+    width
+        Length of a period in seconds; periods are aligned on the epoch (UTC days and hours).
 
     Examples
     --------
-    >>> b = DayBuckets()
+    >>> b = TimeBuckets(SECONDS_PER_DAY)
     >>> b.add(10.0, "acme", 3); b.add(100.0, "acme", 2); b.add(86_500.0, "beta", 1)
     >>> [(day, dict(sums)) for day, sums in b.close(86_400.0)]
     [(0, {'acme': 5})]
@@ -65,31 +72,34 @@ class DayBuckets:
     [(1, {'beta': 1}), (2, {})]
     """
 
-    __slots__ = ("_open", "closed_through", "late_dropped")
+    __slots__ = ("_open", "closed_through", "late_dropped", "width")
 
-    def __init__(self) -> None:
+    def __init__(self, width: float) -> None:
+        if not width > 0:
+            raise ValueError("width must be > 0")
+        self.width = float(width)
         self._open: dict[int, dict[Hashable, float]] = {}
-        #: Last day already handed back by :meth:`close`; ``None`` before the first close.
+        #: Last period already handed back by :meth:`close`; ``None`` before the first close.
         self.closed_through: int | None = None
         self.late_dropped = 0
 
     def add(self, ts: float, key: Hashable, amount: float = 1) -> None:
-        """Add ``amount`` to ``key`` on the day of ``ts``; events for a closed day are dropped."""
-        day = int(ts // SECONDS_PER_DAY)
-        sums = self._open.get(day)
+        """Add ``amount`` to ``key`` in the period of ``ts``; events for a closed period are dropped."""
+        period = int(ts // self.width)
+        sums = self._open.get(period)
         if sums is None:
-            if self.closed_through is not None and day <= self.closed_through:
+            if self.closed_through is not None and period <= self.closed_through:
                 self.late_dropped += 1
                 return
-            sums = self._open[day] = {}
+            sums = self._open[period] = {}
         sums[key] = sums.get(key, 0) + amount
 
     def close(self, watermark: float) -> Iterator[tuple[int, dict[Hashable, float]]]:
-        """Yield ``(day, sums)`` for every day ending at or before ``watermark``, oldest first.
+        """Yield ``(period, sums)`` for every period ending at or before ``watermark``, oldest first.
 
-        Days in between that saw no event at all are yielded with empty sums, once something was seen.
+        Periods in between that saw no event at all are yielded with empty sums, once something was seen.
         """
-        last = int(watermark // SECONDS_PER_DAY) - 1
+        last = int(watermark // self.width) - 1
         if self.closed_through is None:
             if not self._open:
                 return
@@ -100,5 +110,23 @@ class DayBuckets:
 
     @property
     def open_days(self) -> int:
-        """Number of days currently buffered."""
+        """Number of periods currently buffered."""
         return len(self._open)
+
+
+class DayBuckets(TimeBuckets):
+    """:class:`TimeBuckets` of UTC days (periods are day indices, as :func:`utc_day`)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(SECONDS_PER_DAY)
+
+
+class HourBuckets(TimeBuckets):
+    """:class:`TimeBuckets` of UTC hours (period ``h`` starts at ``h * 3600`` epoch seconds)."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(SECONDS_PER_HOUR)

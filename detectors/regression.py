@@ -17,22 +17,19 @@ Expected tickets in a window = rate × active accounts × hour-of-week correctio
   towards the (weekday or weekend, hour of day) level and that towards 1, for products where tickets
   follow a different rhythm than usage (a Monday-morning rush).
 
-**Breadth.** Each account counts at most ``max_per_account`` tickets in a test (per window, and over
-each trailing scale), and a test needs ``min_accounts`` distinct accounts: one account's flood cannot
-page, it is :class:`~detectors.flood.AccountFloodDetector`'s job.
+**Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon`` (an hour),
+an alarm needs ``min_accounts`` distinct accounts since its excursion began, and no single account may
+explain half of the excess: one account's flood cannot page, it is
+:class:`~detectors.flood.AccountFloodDetector`'s job.
 
-**Significance.** A negative-binomial upper tail (Poisson with extra variance ``dispersion × mean²``
-for the baseline's own uncertainty) of the capped count over several trailing scales (1, 3, 6, 12, 24,
-48 and 72 windows: 5 minutes to 6 hours). Chosen over a Poisson CUSUM because it has no state to reset
-after an incident, each scale's p-value reads directly as a false-alarm rate, and the multi-scale
-maximum gets both behaviours wanted: a large regression pages on its first window, a small one once
-hours of evidence pile up. With 5-min windows, 7 scales and ~20 features there are ~1.2·10⁶ tests per
-30 days; a Bonferroni budget of one false page gives p ≈ 8·10⁻⁷, a score (−log10 p) of 6.1;
-``threshold=7`` leaves a margin for a misfit baseline (scales overlap, so the real false-alarm rate is
-lower still). On the simulator's 21- and 35-day streams (20 features, 400 accounts, holidays, a data
-gap, floods, benign releases) the highest score outside labelled regressions was 6.0.
-The incident's start is where the evidence's cumulative excess (observed − expected) was lowest,
-the classic CUSUM change-point estimate.
+**Significance.** A bank of Poisson CUSUMs (:class:`~detectors.cusum.CusumBank`) on the capped counts
+of closed windows against the expected count, one arm per design shift (``shifts``: ×2, ×3, ×5, ×10),
+so that whatever the true shift one arm is close to the optimal, known-shift CUSUM (the oracle of
+``sim.oracle``). An arm alarms at ``threshold`` nats (log-likelihood ratio); the default was set on
+noise-only simulated worlds (seeds 1001–1004, 20 features, 140 days: largest excursion 13.6 nats,
+the next ones 10.3 and below), i.e. well under one false page per 30 days, leaving a margin for a
+misfit baseline. The incident's start is the alarming arm's excursion start, the CUSUM change-point
+estimate. A lull across all features (a holiday) is not learnt as any feature's baseline.
 
 **Cold start.** A feature may alert once ``warmup_windows`` windows and ``warmup_tickets`` tickets
 of it were learnt and the rhythm correction has learnt as many windows (``cold_features`` lists the
@@ -40,29 +37,32 @@ others). Until the shared rhythm correction has learnt
 a whole week, the threshold is raised by 3 (a thousand times rarer): hours of the week not met yet
 are guessed from the others, so only a spike clear of that doubt pages.
 
-**Early pages.** Windows not yet closed by the watermark are tested too: a count can only grow as
-late tickets arrive, so a count that is already significant stays so, and a large regression pages
-within minutes instead of after the allowed lateness. The open windows expect the larger of the live
-and the seasonal number of active accounts. An alert's ``event_time`` is when, in event time, the
-decision was made (the latest event time learnt, at least the window end), never before its tickets.
+**Early pages.** The open windows (not yet closed by the watermark) are tested on every advance: the
+bank is run on without being changed over their counts, against the expectation for the share of each
+window that event time has covered, so a large regression pages within minutes instead of after the
+allowed lateness. An alert's ``event_time`` is when, in event time, the decision was made.
 
 **Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``: ``firing`` once,
-``updated`` when accounts affected or tickets grow by half since the last emission, ``resolved`` once
-the trailing ``resolve_windows`` windows (an hour) together are unremarkable (p > 0.05). Windows are learnt
-``max(scales)`` windows after they close, so the start of an incident detected late is not learnt
-either.
+``updated`` when accounts affected or tickets grow by half since the last emission; while it is open
+the bank restarts after every new alarm (the shift goes on), and the incident stays open through lulls
+(hysteresis): it is ``resolved`` only after ``quiet_windows`` closed windows in a row (two hours)
+without an alarm and with the trailing ``resolve_windows`` windows unremarkable (p > 0.05). Windows
+are learnt 72 windows (6 h) after they close, so the start of an incident detected late is not
+learnt either.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from itertools import accumulate, chain, islice, repeat
+from itertools import chain
 from typing import Any, ClassVar, NamedTuple
 
 from detectors.activity import ActivityTracker, HourlyProfile, hour_of_week
 from detectors.base import Detector
+from detectors.cusum import CusumBank
 from detectors.poisson import tail_score
 from detectors.releases import ReleaseIndex
 from schemas.alerts import Alert
@@ -71,8 +71,12 @@ __all__ = ["BreadthSpikeDetector", "WindowReport"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
 _RHYTHM_PRIOR = 5.0  # tickets' worth of belief in the coarser level of the rhythm correction
-_COLD_RHYTHM_MARGIN = 3.0  # added to the threshold during the first week of rhythm learning
+_COLD_RHYTHM_MARGIN = 1.5  # threshold factor during the first week of rhythm learning
 _DAY_WINDOWS_MIN = 288  # windows of history a feature needs before it teaches the rhythm
+_LULL_KEEP = 0.95  # decay per window of the all-feature observed/expected sums (~1.5 h memory)
+_LULL_RATIO = 0.4  # below this share of the expected tickets, all features together are in a lull
+_LULL_MIN_EXPECTED = 40.0  # expected tickets in those sums before a lull can be told from noise
+_LEARN_DELAY = 72  # closed windows kept before learning (6 h of 5-min windows)
 
 
 def _day_type_hour(how: int) -> int:
@@ -126,13 +130,17 @@ class _FeatureState:
     """Everything kept for one feature: decayed rate sums, recent windows, the open incident."""
 
     __slots__ = (
+        "bank",
+        "counted",
         "expected",
         "expected_end",
         "exposure_sum",
         "incident",
+        "last_alarm",
         "last_score",
         "last_ticket",
         "learn_after",
+        "quiet",
         "samples",
         "ticket_sum",
         "tickets_learnt",
@@ -140,7 +148,11 @@ class _FeatureState:
         "windows_learnt",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, shifts: tuple[float, ...]) -> None:
+        self.bank = CusumBank(shifts)
+        self.counted: dict[str, deque[tuple[int, int]]] = {}  # account -> (window, tickets counted)
+        self.quiet = 0  # closed windows in a row that look like baseline, during an incident
+        self.last_alarm = -(2**62)
         self.ticket_sum = 0.0
         self.exposure_sum = 0.0
         self.windows_learnt = 0
@@ -232,16 +244,18 @@ class BreadthSpikeDetector(Detector):
     def __init__(
         self,
         window: float = 300.0,
-        scales: tuple[int, ...] = (1, 3, 6, 12, 24, 48, 72),
-        max_per_account: int = 2,
+        shifts: tuple[float, ...] = (2.0, 3.0, 5.0, 10.0),
+        max_per_account: int = 3,
+        cap_horizon: float = 3600.0,
         min_accounts: int = 3,
-        threshold: float = 7.0,
+        threshold: float = 12.0,
         dispersion: float = 0.02,
         min_expected: float = 0.02,
         fading_factor: float = 0.002,
         warmup_windows: int = 288,
         warmup_tickets: int = 5,
         resolve_windows: int = 12,
+        quiet_windows: int = 24,
         active_horizon: float = 3600.0,
         gap_fraction: float = 0.05,
         idle_horizon: float = 14 * 86_400.0,
@@ -251,19 +265,22 @@ class BreadthSpikeDetector(Detector):
     ):
         if not window > 0:
             raise ValueError(f"window must be > 0, got {window!r}")
-        if not scales or any(int(s) != s or s < 1 for s in scales):
-            raise ValueError(f"scales must be positive integers, got {scales!r}")
+        if not shifts or any(not r > 1.0 for r in shifts):
+            raise ValueError(f"shifts must be rate multipliers > 1, got {shifts!r}")
+        if not cap_horizon >= window:
+            raise ValueError(f"cap_horizon must be >= window, got {cap_horizon!r}")
         for name, value, low in (
             ("max_per_account", max_per_account, 1),
             ("min_accounts", min_accounts, 1),
             ("warmup_windows", warmup_windows, 0),
             ("warmup_tickets", warmup_tickets, 0),
             ("resolve_windows", resolve_windows, 1),
+            ("quiet_windows", quiet_windows, 1),
         ):
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not threshold > _RESOLVE_SCORE:
-            raise ValueError(f"threshold must be > {_RESOLVE_SCORE}, got {threshold!r}")
+        if not threshold > 0:
+            raise ValueError(f"threshold must be > 0, got {threshold!r}")
         if not dispersion >= 0:
             raise ValueError(f"dispersion must be >= 0, got {dispersion!r}")
         if not min_expected > 0:
@@ -279,8 +296,9 @@ class BreadthSpikeDetector(Detector):
         if not release_lookback > 0:
             raise ValueError(f"release_lookback must be > 0, got {release_lookback!r}")
         self.window = float(window)
-        self.scales = tuple(sorted(int(s) for s in scales))
+        self.shifts = tuple(sorted(float(r) for r in shifts))
         self.max_per_account = int(max_per_account)
+        self.cap_horizon = float(cap_horizon)
         self.min_accounts = int(min_accounts)
         self.threshold = float(threshold)
         self.dispersion = float(dispersion)
@@ -289,6 +307,7 @@ class BreadthSpikeDetector(Detector):
         self.warmup_windows = int(warmup_windows)
         self.warmup_tickets = int(warmup_tickets)
         self.resolve_windows = int(resolve_windows)
+        self.quiet_windows = int(quiet_windows)
         self.active_horizon = float(active_horizon)
         self.gap_fraction = float(gap_fraction)
         self.idle_horizon = float(idle_horizon)
@@ -296,7 +315,10 @@ class BreadthSpikeDetector(Detector):
         self.early = bool(early)
         self.on_window = on_window
 
-        self._span = max(max(self.scales), self.resolve_windows)  # closed windows kept per feature
+        # Closed windows kept per feature before they are learnt: long enough that the start of an
+        # incident found late is not learnt as baseline.
+        self._cap_windows = math.ceil(self.cap_horizon / self.window)
+        self._span = max(_LEARN_DELAY, self.resolve_windows, self._cap_windows)
         self._features: dict[str, _FeatureState] = {}
         self._activity = ActivityTracker(self.window, self.active_horizon, self.idle_horizon)
         # Seasonal levels of active accounts and usage events, by hour of the week once that hour has
@@ -306,6 +328,7 @@ class BreadthSpikeDetector(Detector):
         self._rhythm: dict[int, list[float]] = {}  # hour of week -> [observed, predicted] decayed sums
         self._rhythm_day: dict[int, list[float]] = {}  # (weekend, hour of day) -> the same
         self._rhythm_windows = 0  # windows learnt into the rhythm correction
+        self._lull = [0.0, 0.0]  # decayed all-feature observed and expected tickets
         self._dirty: set[str] = set()  # features with tickets since the last early look
         self._releases = ReleaseIndex(lookback=self.release_lookback)
         self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
@@ -342,7 +365,7 @@ class BreadthSpikeDetector(Detector):
             return  # its window is closed already: too late to count
         state = self._features.get(ticket.feature)
         if state is None:
-            state = self._features[ticket.feature] = _FeatureState()
+            state = self._features[ticket.feature] = _FeatureState(self.shifts)
         accounts = state.windows.setdefault(w, {})
         accounts[ticket.account_id] = accounts.get(ticket.account_id, 0) + 1
         samples = state.samples.setdefault(w, [])
@@ -448,30 +471,37 @@ class BreadthSpikeDetector(Detector):
             state.expected.popleft()
         state.expected.append(expected)
         state.expected_end = w
-        best_score, best = self._best(state, w, expected)
-        state.last_score = best_score
+        (counted,) = self._capped_counts(state, [w], commit=True)
+        state.bank.update(counted, expected, w)
+        state.last_score = max(state.bank.statistics)
         this_window = state.windows.get(w, {})
-        observed_now = sum(min(n, self.max_per_account) for n in this_window.values())
         if self.on_window is not None:
             self.on_window(
-                WindowReport(feature, w * self.window, (w + 1) * self.window, observed_now,
-                             sum(this_window.values()), expected, active, best_score, warm, gap)
+                WindowReport(feature, w * self.window, (w + 1) * self.window, counted,
+                             sum(this_window.values()), expected, active, state.last_score, warm, gap)
             )
+        alarm = self._alarm(state, state.bank.alarm(self._thresholds()), w) if warm else None
         incident = state.incident
         if incident is None:
-            if warm and best is not None and best_score >= self._threshold_now():
-                return self._open(feature, state, w, best, best_score, expected)
+            if alarm is not None:
+                return self._open(feature, state, w, alarm, expected)
             return None
-        if w <= incident.counted_through:
-            return None  # counted when the incident paged early, before this window closed
-        incident.observed += observed_now
-        incident.expected += expected
-        incident.accounts.update(this_window)
-        incident.score = max(incident.score, best_score)
-        self._add_samples(incident, state, [w])
-        if self._resolve_score(state, w) < _RESOLVE_SCORE:
+        if w > incident.counted_through:  # else counted when the incident paged early
+            incident.observed += counted
+            incident.expected += expected
+            incident.accounts.update(this_window)
+            self._add_samples(incident, state, [w])
+        incident.score = max(incident.score, state.last_score)
+        if alarm is not None:  # the shift goes on: evidence starts afresh, the incident stays open
+            state.bank.reset()
+            state.last_alarm = w
+        quiet = alarm is None and self._resolve_score(state, w) < _RESOLVE_SCORE
+        state.quiet = state.quiet + 1 if quiet else 0
+        if state.quiet >= self.quiet_windows:
             state.incident = None
             state.learn_after = w
+            state.quiet = 0
+            state.bank.reset()
             return self._emit(feature, incident, "resolved", (w + 1) * self.window)
         grew = (
             len(incident.accounts) >= 1.5 * incident.emitted_accounts
@@ -481,55 +511,71 @@ class BreadthSpikeDetector(Detector):
             return self._emit(feature, incident, "updated", (w + 1) * self.window)
         return None
 
-    def _best(self, state: _FeatureState, w: int, fallback: float) -> tuple[float, tuple | None]:
-        """Best trailing-scale score ending at window ``w`` among tests with enough accounts.
+    def _capped_counts(self, state: _FeatureState, windows: list[int], commit: bool) -> list[int]:
+        """Tickets of ``windows`` (consecutive, oldest first) counting each account at most
+        ``max_per_account`` times per ``cap_horizon``; ``commit`` records them for later windows."""
+        cap, out = self.max_per_account, []
+        pending: dict[str, list[tuple[int, int]]] = {}
+        for w in windows:
+            oldest, total = w - self._cap_windows + 1, 0
+            for account, n in state.windows.get(w, {}).items():
+                past = state.counted.get(account)
+                if past is not None and commit:
+                    while past and past[0][0] < oldest:
+                        past.popleft()
+                used = sum(c for v, c in chain(past or (), pending.get(account, ())) if v >= oldest)
+                c = min(n, cap - used)
+                if c <= 0:
+                    continue
+                total += c
+                if commit:
+                    (past if past is not None else state.counted.setdefault(account, deque())).append((w, c))
+                else:
+                    pending.setdefault(account, []).append((w, c))
+            out.append(total)
+        return out
 
-        Windows without a recorded expectation (still open) expect ``fallback``. Windows of the last
-        incident are its evidence, not a new incident's: scales reaching back into them are not tested.
+    def _alarm(self, state: _FeatureState, alarm: tuple[int, int] | None, w: int,
+               fallback: float | None = None) -> tuple[int, int, set] | None:  # fmt: skip
+        """``alarm`` (arm, first window) with the accounts behind it, if it is broad enough.
+
+        Breadth: at least ``min_accounts`` accounts wrote in since the excursion began, and no single
+        account explains half of the excess over the expectation (one account's flood is not a
+        regression, even under the cap).
         """
-        low = max(w - self.scales[-1] + 1, state.learn_after + 1)
-        if w < low:
-            return 0.0, None
-        n, ahead = w - low + 1, max(0, w - state.expected_end) if state.expected else w - low + 1
-        recorded = reversed(state.expected) if state.expected else ()
-        means = list(islice(accumulate(chain(repeat(fallback, ahead), recorded, repeat(fallback))), n))
-        ticketed = sorted((v for v in state.windows if low <= v <= w), reverse=True)
-        best_score, best = 0.0, None
-        merged: dict[str, int] = {}
-        i, cap = 0, self.max_per_account
-        for scale in self.scales:
-            if scale > len(means):
-                break
-            while i < len(ticketed) and ticketed[i] > w - scale:
-                for account, n in state.windows[ticketed[i]].items():
-                    merged[account] = merged.get(account, 0) + n
-                i += 1
-            if len(merged) < self.min_accounts:
-                continue
-            observed = sum(min(n, cap) for n in merged.values())
-            mean = means[scale - 1]
-            score = tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
-            if score > best_score:
-                best_score, best = score, (scale, observed, mean, set(merged))
-        return best_score, best
+        if alarm is None:
+            return None
+        first = max(alarm[1], w - self._span + 1)
+        per_account: dict[str, int] = {}
+        expected = 0.0
+        for v in range(first, w + 1):
+            for account, n in state.windows.get(v, {}).items():
+                per_account[account] = per_account.get(account, 0) + min(n, self.max_per_account)
+            expected += state.expected_of(v, state.expected[-1] if fallback is None else fallback)
+        if len(per_account) < self.min_accounts:
+            return None
+        observed = sum(per_account.values())
+        if observed - max(per_account.values()) - expected < 0.5 * (observed - expected):
+            return None
+        return alarm[0], alarm[1], set(per_account)
 
     def _early(self, watermark: float) -> list:
-        """Page before the windows close when the tickets already in are significant.
+        """Page before the windows close when the tickets already in are enough.
 
-        Counts in open windows can only grow (late tickets are added, none removed), so a count that
-        is already significant stays so: paging early does not add false pages, it only saves the
-        allowed lateness.
+        The open windows' counts are tested against the expectation for the share of each window that
+        event time has covered; late tickets can only add to them.
         """
         assert self._next_window is not None
         alerts = []
-        # Only the estimate for the open windows is new here: take the larger of the live and the seasonal
-        # count of active accounts, so a usage gap that has not closed a window yet cannot page.
+        # Take the larger of the live and the seasonal count of active accounts, so a usage gap that
+        # has not closed a window yet cannot page.
         live = self._activity.active_at(watermark)
         seasonal = self._seasonal(self._active_profiles, watermark)
         if seasonal is not None:
             live = max(live, round(seasonal))
         # Only features with new tickets since the last look: the others' counts have not moved.
         dirty, self._dirty = self._dirty, set()
+        thresholds = self._thresholds()
         for feature in sorted(dirty):
             state = self._features.get(feature)
             if state is None or state.incident is not None or not self._is_feature_warm(state):
@@ -538,16 +584,22 @@ class BreadthSpikeDetector(Detector):
             if head < self._next_window:
                 continue
             estimate = max(state.rate() * live * self._correction(head * self.window), self.min_expected)
-            score, best = self._best(state, head, estimate)
-            if best is not None and score >= self._threshold_now():
-                alerts.append(self._open(feature, state, head, best, score, estimate, at=watermark))
+            opened = list(range(self._next_window, head + 1))
+            counts = self._capped_counts(state, opened, commit=False)
+            covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
+            pending = zip(opened, counts, (estimate * c for c in covered), strict=True)
+            alarm = state.bank.peek(pending, thresholds)
+            alarm = self._alarm(state, alarm, head, estimate)
+            if alarm is not None:
+                alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark))
         return alerts
 
-    def _threshold_now(self) -> float:
+    def _thresholds(self) -> tuple[float, ...]:
         # Until the rhythm correction has seen a whole week, hours of the week it has not met yet are
         # guessed from the others: only a spike clear of that doubt may page.
         week = 7 * 86_400.0 / self.window
-        return self.threshold + (_COLD_RHYTHM_MARGIN if self._rhythm_windows < week else 0.0)
+        margin = _COLD_RHYTHM_MARGIN if self._rhythm_windows < week else 1.0
+        return tuple(self.threshold * margin for _ in self.shifts)
 
     def _resolve_score(self, state: _FeatureState, w: int) -> float:
         merged: dict[str, int] = {}
@@ -560,23 +612,22 @@ class BreadthSpikeDetector(Detector):
         return tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
 
     def _open(
-        self, feature: str, state: _FeatureState, w: int, best: tuple, score: float, fallback: float = 0.0,
+        self, feature: str, state: _FeatureState, w: int, alarm: tuple[int, int, set], fallback: float,
         at: float | None = None,
     ) -> Any:
-        scale, observed, expected, accounts = best
-        windows = list(range(w - scale + 1, w + 1))
-        # Change point: the window after the lowest point of the cumulative excess over the evidence.
-        first, excess, lowest = windows[0], 0.0, 0.0
-        for v in windows:
-            if excess < lowest:
-                first, lowest = v, excess
-            excess += self._capped(state, v) - state.expected_of(v, fallback)
+        _arm, first, accounts = alarm
+        first = max(first, w - self._span + 1)
+        windows = list(range(first, w + 1))
         start = first * self.window
         stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
         incident = state.incident = _Incident(f"regression:{feature}:{stamp}", first, start)
-        incident.observed, incident.expected, incident.score = observed, expected, score
+        incident.observed = sum(self._capped(state, v) for v in windows)
+        incident.expected = sum(state.expected_of(v, fallback) for v in windows)
+        incident.score = max(state.bank.statistics)
         incident.counted_through = w
         incident.accounts = accounts
+        state.bank.reset()
+        state.last_alarm, state.quiet = w, 0
         self._add_samples(incident, state, windows)
         suspect = self._releases.suspect(feature, start)
         if suspect is not None:
@@ -632,8 +683,8 @@ class BreadthSpikeDetector(Detector):
         if meta is None:
             return
         active, correction, gap = meta
-        observed_total, predicted_total = 0.0, 0.0
-        keep = 1.0 - self.fading_factor
+        observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
+        learnt: list[tuple[_FeatureState, int]] = []
         for state in self._features.values():
             accounts = state.windows.pop(w, {})
             state.samples.pop(w, None)
@@ -641,11 +692,22 @@ class BreadthSpikeDetector(Detector):
             if gap or in_incident or w <= state.learn_after:
                 continue
             observed = sum(min(n, self.max_per_account) for n in accounts.values())
+            learnt.append((state, observed))
             # A day of history is needed for a rate worth comparing with (a feature is born on a ticket,
             # so its first windows overstate it); cold features count, so the rhythm is ready first.
             if state.windows_learnt >= min(self.warmup_windows, _DAY_WINDOWS_MIN):
                 observed_total += observed
                 predicted_total += state.rate() * active
+                corrected_total += state.rate() * active * correction
+        # A lull across all features (a holiday: accounts still log in, few write in) is not any
+        # feature's baseline: learning it would make the next ordinary day look like a spike.
+        lull = self._lull
+        lull[0] = lull[0] * _LULL_KEEP + observed_total
+        lull[1] = lull[1] * _LULL_KEEP + corrected_total
+        if lull[1] >= _LULL_MIN_EXPECTED and lull[0] < _LULL_RATIO * lull[1]:
+            return
+        keep = 1.0 - self.fading_factor
+        for state, observed in learnt:
             state.ticket_sum = state.ticket_sum * keep + observed
             state.exposure_sum = state.exposure_sum * keep + active * correction
             state.windows_learnt += 1
@@ -664,6 +726,11 @@ class BreadthSpikeDetector(Detector):
 
     def _evict(self, now: float) -> None:
         self._activity.evict(now)
+        if self._next_window is not None:
+            oldest = self._next_window - self._cap_windows
+            for state in self._features.values():
+                for account in [a for a, past in state.counted.items() if past[-1][0] < oldest]:
+                    del state.counted[account]
         for feature in [
             f for f, s in self._features.items()
             if s.incident is None and not s.windows and s.last_ticket < now - self.idle_horizon

@@ -4,8 +4,14 @@ Nothing happens in the first :data:`sim.world.WARMUP_DAYS` days (baselines need 
 kinds:
 
 ``regression``
-    a release breaks one of its features: 5–30 min later tickets on it rise ×1.5 to ×10 for a share
-    of accounts, for hours;
+    a release breaks one of its features: 5–30 min later tickets on it rise ×2 to ×10 for 50–90 % of
+    the accounts, for 3–8 h. A labelled regression is a bad release that customers notice, so every
+    one is detectable in principle: the expected evidence of the oracle (a Poisson CUSUM that knows
+    the baseline and the shift, :mod:`sim.oracle`) over the first 60 % of the incident must reach
+    :data:`MIN_EVIDENCE_NATS`. When the drawn feature is too quiet for the drawn size, the release's
+    busiest feature takes the regression, and failing that the next larger size; a release where even
+    ×10 on its busiest feature stays below the bar ships benign. Small sizes on busy features take the
+    oracle an hour or more, large ones minutes;
 ``benign_release``
     every other release (must not page);
 ``flood``
@@ -31,11 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from sim.world import WARMUP_DAYS, World
+from sim.world import WARMUP_DAYS, World, season
 
-__all__ = ["REGRESSION_SIZES", "Incident", "Plan", "Release", "plan_incidents"]
+__all__ = ["MIN_EVIDENCE_NATS", "REGRESSION_SIZES", "Incident", "Plan", "Release", "plan_incidents"]
 
-REGRESSION_SIZES = (1.5, 2.0, 3.0, 5.0, 10.0)
+REGRESSION_SIZES = (2.0, 3.0, 5.0, 10.0)
+#: Expected log-likelihood ratio (nats) a regression must give the oracle over its first 60 %.
+MIN_EVIDENCE_NATS = 20.0
 _H = 3600.0
 
 
@@ -139,14 +147,23 @@ def plan_incidents(world: World) -> Plan:
             if len(chosen) == n_regressions:
                 break
         sizes = rng.permutation(np.resize(REGRESSION_SIZES, len(chosen)))
+        volume = _ticket_volume(world)
         for rel, size in zip(sorted(chosen, key=lambda r: r.ts), sizes, strict=True):
             start = rel.ts + float(rng.uniform(5.0, 30.0)) * 60
-            share = float(rng.uniform(0.4, 0.9))
+            end = start + float(rng.uniform(3.0, 8.0)) * _H
+            share = float(rng.uniform(0.5, 0.9))
             affected = np.flatnonzero(rng.random(world.n_accounts - 1) < share)
+            drawn = rel.features[int(rng.integers(len(rel.features)))]
+            busiest = max(rel.features, key=lambda f: world.feature_weight[world.features.index(f)])
+            q = float(volume[affected].sum() / volume[:-1].sum())  # affected accounts' share of tickets
+            options = [(drawn, float(size))] + [(busiest, float(s)) for s in REGRESSION_SIZES if s >= size]
+            fair = [(f, s) for f, s in options if _evidence(world, f, q, s, start, end) >= MIN_EVIDENCE_NATS]
+            if not fair:
+                continue  # too quiet a feature for any size: the release ships benign
+            feature, size = fair[0]
             incidents.append(Incident(
-                "regression", start, start + float(rng.uniform(2.0, 8.0)) * _H,
-                feature=rel.features[int(rng.integers(len(rel.features)))], release=rel.version,
-                size=float(size), details={"affected_share": share, "affected": affected.tolist()},
+                "regression", start, end, feature=feature, release=rel.version, size=size,
+                details={"affected_share": share, "affected": affected.tolist()},
             ))  # fmt: skip
             regression_releases.add(rel.version)
     for rel in releases:
@@ -158,6 +175,31 @@ def plan_incidents(world: World) -> Plan:
         _plan_accounts(world, rng, warmup, late_weekdays, incidents)
     incidents.sort(key=lambda i: (i.start, i.kind))
     return Plan(releases=releases, incidents=incidents)
+
+
+def _ticket_volume(world: World) -> np.ndarray:
+    """Relative ticket rate of every account (all features, before season)."""
+    return world.ticket_scale * world.seats_used * world.engagement * world.propensity
+
+
+def _evidence(world: World, feature: str, affected_share: float, size: float, start: float,
+              end: float) -> float:  # fmt: skip
+    """Expected log-likelihood ratio (nats) of a ``size``× regression over its first 60 %.
+
+    The affected accounts carry ``affected_share`` of the feature's tickets, so the feature's rate
+    rises by ``r = 1 + (size − 1) × affected_share``; a Poisson CUSUM tuned to ``r`` gains
+    ``λ0 (r log r − r + 1)`` per unit time on average.
+    """
+    cfg = world.config
+    r = 1.0 + (size - 1.0) * affected_share
+    per_hour = world.feature_weight[world.features.index(feature)] * _ticket_volume(world)[:-1].sum()
+    t, stop, total = start, start + 0.6 * (end - start), 0.0
+    while t < stop:
+        hour = int((t - cfg.start_ts) // _H)
+        step = min(stop, cfg.start_ts + (hour + 1) * _H) - t
+        total += per_hour * float(season(np.array([hour]))[0]) * step / _H * (r * np.log(r) - r + 1.0)
+        t += step
+    return total
 
 
 def _plan_accounts(world: World, rng: np.random.Generator, warmup: int, late_weekdays: list[int],

@@ -19,6 +19,7 @@ from stream.config import KafkaSettings, Settings
 from stream.counters import DeadLetterLog, EventCounters, Tally, resume_offsets
 from stream.ingest import RecordHandler
 from stream.metrics import WorkerMetrics
+from stream.ordering import PartitionOrder
 from stream.web import register_endpoints
 
 __all__ = ["INGEST_STATE_TABLE", "RAW", "create_app", "kafka_credentials"]
@@ -62,7 +63,7 @@ class _IngestApp(faust.App):
                         committed[tp] = target
             return committed
 
-        pass
+        consumer.seek_to_committed = seek_to_resume_offsets  # type: ignore[method-assign]
         return consumer
 
 
@@ -102,11 +103,22 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         counters, WorkerMetrics(registry), dead_letters=dead_letters, max_event_bytes=worker.max_event_bytes
     )
 
+    order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}))  # TP equals (topic, partition)
+
+    @app.on_partitions_revoked.connect
+    async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
+        order.forget()  # other workers may move these partitions on before they come back
+
     @app.agent(events_topic, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         """Count valid events; dead-letter everything else, keyed by the original key."""
         async for event in stream.events():
             message = event.message
+            seek_back = order.check(message.tp, message.offset)
+            if seek_back is not None:  # came too early: read the partition again from the offset due
+                handler.metrics.observe_reread()
+                await app.consumer.seek(message.tp, seek_back)
+                continue
             letter = handler.handle(event.value, topic=message.topic, partition=message.partition,
                                     offset=message.offset)  # fmt: skip
             if letter is not None:

@@ -81,6 +81,11 @@ class WorkerMetrics:
             "Records already applied before a restart and skipped when delivered again.",
             registry=registry,
         )
+        self.records_reread = Counter(
+            "spikewatch_records_reread",
+            "Records that arrived ahead of their partition's order and were read again in turn.",
+            registry=registry,
+        )
         self.processing_lag = Histogram(
             "spikewatch_processing_lag_seconds",
             "Wall time at processing minus event time of valid events.",
@@ -118,6 +123,10 @@ class WorkerMetrics:
         """Count one redelivered record that had already been applied."""
         self.records_processed.inc()
         self.duplicates_skipped.inc()
+
+    def observe_reread(self) -> None:
+        """Count one record set aside because it came before the records due ahead of it."""
+        self.records_reread.inc()
 
     def _feature_label(self, feature: str) -> str:
         if feature in self._features:

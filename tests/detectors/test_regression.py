@@ -104,7 +104,8 @@ def test_breadth_spike_pages_once_then_updates_and_resolves():
     assert set(firing.evidence["sample_ticket_ids"]) <= world.ticket_ids["export"]
     assert firing.release is None and firing.release_confidence is None
     resolved = alerts[-1].event_time.timestamp()
-    assert WEDNESDAY_11 + 3600 + 25 * 60 <= resolved <= WEDNESDAY_11 + 3 * 3600
+    # Hysteresis: resolved only after two quiet hours once the hour-long spike is over.
+    assert WEDNESDAY_11 + 3 * 3600 <= resolved <= WEDNESDAY_11 + 5 * 3600
     assert [a.event_time for a in alerts] == sorted(a.event_time for a in alerts)
 
 
@@ -205,11 +206,13 @@ def test_idle_features_and_accounts_are_evicted():
     ("kwargs", "name"),
     [
         ({"window": 0}, "window"),
-        ({"scales": ()}, "scales"),
-        ({"scales": (0, 3)}, "scales"),
+        ({"shifts": ()}, "shifts"),
+        ({"shifts": (1.0, 3.0)}, "shifts"),
+        ({"cap_horizon": 10.0}, "cap_horizon"),
+        ({"quiet_windows": 0}, "quiet_windows"),
         ({"max_per_account": 0}, "max_per_account"),
         ({"min_accounts": 0}, "min_accounts"),
-        ({"threshold": 1.0}, "threshold"),
+        ({"threshold": 0.0}, "threshold"),
         ({"dispersion": -0.1}, "dispersion"),
         ({"fading_factor": 1.0}, "fading_factor"),
         ({"gap_fraction": 1.0}, "gap_fraction"),

@@ -23,6 +23,13 @@ def backtest(request) -> BacktestResult:
     return run_backtest(SEED_SETS[request.param], SimConfig(days=35), progress=False)
 
 
+def test_the_oracle_and_the_engine_find_every_regression(backtest):
+    rows = backtest.regression_rows()
+    assert rows
+    assert [(r["seed"], r["feature"], r["size"]) for r in rows if r["oracle_s"] is None] == []
+    assert backtest.totals()["regression"].recall == 1.0
+
+
 def test_regressions_page_about_as_fast_as_the_oracle(backtest):
     rows = [r for r in backtest.regression_rows() if r["meets"] is not None]
     assert rows, "the oracle detects some regressions"

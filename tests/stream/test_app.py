@@ -7,8 +7,10 @@ import ssl
 import faust
 import pytest
 from prometheus_client import CollectorRegistry
+from typer.testing import CliRunner
 
 from stream.app import INGEST_STATE_TABLE, create_app, kafka_credentials
+from stream.cli import app as cli
 from stream.config import load_settings
 from stream.web import consumer_health
 
@@ -74,3 +76,16 @@ def test_sasl_ssl_credentials_carry_mechanism_user_and_tls():
 def test_ssl_credentials_use_a_tls_context():
     kafka = load_settings(environ={"SPIKEWATCH_KAFKA__SECURITY_PROTOCOL": "SSL"}).kafka
     assert isinstance(kafka_credentials(kafka), faust.SSLCredentials)
+
+
+def test_worker_command_reports_a_bad_setting_before_starting(monkeypatch):
+    monkeypatch.setenv("SPIKEWATCH_WORKER__PROCESSING_GUARANTEE", "sometimes")
+    result = CliRunner().invoke(cli, ["worker"])
+    assert result.exit_code == 2
+    assert "worker.processing_guarantee" in result.output
+
+
+def test_worker_command_rejects_an_unknown_log_level():
+    result = CliRunner().invoke(cli, ["worker", "--loglevel", "chatty"])
+    assert result.exit_code == 2
+    assert "--loglevel" in result.output
