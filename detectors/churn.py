@@ -18,9 +18,9 @@ import math
 from typing import Any
 
 from detectors.base import Detector
-from detectors.churn_risk import ChurnEpisode, ChurnRisk, churn_alert, churn_risk
+from detectors.churn_risk import ChurnEpisode, ChurnRisk, churn_alert, churn_risk, rank_severity
 from detectors.daily import SECONDS_PER_HOUR, HourBuckets
-from detectors.hourly import hour_factors
+from detectors.hourly import hour_expectations
 from detectors.peers import ClosedDay, PeerBaselines
 from schemas.alerts import Alert
 
@@ -209,24 +209,22 @@ class SilentChurnDetector(Detector):
     # -- judging an hour -------------------------------------------------------------------------
     def _judge_hour(self, hour: int, usage: dict, tickets: dict) -> list[Alert]:
         self._hour = hour
-        levels, tier_of, min_days = self._peers.levels, self._peers.tier, self.min_history_days
-        warm = [(acc, tier_of(acc), lv) for acc, lv in levels.items()
-                if lv.n_days >= min_days and lv.level >= self._peers.min_expected]  # fmt: skip
-        if len(warm) < self.min_peers:
+        rows = hour_expectations(self._peers, usage, self.min_history_days, self.min_peers)
+        if rows is None:
             return []
-        factors = hour_factors(((t, lv.level, usage.get(a, 0.0)) for a, t, lv in warm), self.min_peers)
-        if factors[""] <= 0.0:  # the peers sent nothing this hour (a gap, or between aggregates)
+        if not rows:  # the peers sent nothing this hour (a gap, or between aggregates)
             self._stats["hours_without_peers"] += 1
+            for acc, n in tickets.items():  # tickets still say the account is not silent
+                ep = self._episodes.get(acc)
+                if ep is not None:
+                    ep.tickets += n
             return []
         self._stats["hours_judged"] += 1
         self._warm = True
         alerts = []
-        for acc, tier, lv in warm:
-            factor = factors[tier]
-            if factor <= 0.0:
-                continue
-            alert = self._judge_account(acc, hour, usage.get(acc, 0.0), lv.level * factor,
-                                        tickets.get(acc, 0), lv.ticket_level * factor, lv.logvar)  # fmt: skip
+        for acc, expected, expected_tickets, logvar in rows:
+            alert = self._judge_account(acc, hour, usage.get(acc, 0.0), expected, tickets.get(acc, 0),
+                                        expected_tickets, logvar)  # fmt: skip
             if alert is not None:
                 alerts.append(alert)
         return alerts
@@ -286,13 +284,8 @@ class SilentChurnDetector(Detector):
         return churn_risk(acc, self._peers.tier(acc), self._peers.facts.get(acc), ep, self._hour,
                           self.renewal_horizon_days)  # fmt: skip
 
-    def _severity(self, priority: float) -> str:
-        """Rank among open risks: top quarter critical, top half warning, the rest info."""
-        priorities = [self._risk(a, e).priority for a, e in self._episodes.items() if e.alerted]
-        share = sum(p > priority for p in priorities) / max(len(priorities), 1)
-        return "critical" if share < 0.25 else "warning" if share < 0.5 else "info"
-
     def _alert(self, acc: str, ep: ChurnEpisode, status: str, event_time: float) -> Alert:
         risk = self._risk(acc, ep)
-        severity = self._severity(risk.priority) if status == "firing" else "info"
+        open_risks = [self._risk(a, e).priority for a, e in self._episodes.items() if e.alerted]
+        severity = rank_severity(risk.priority, open_risks) if status == "firing" else "info"
         return churn_alert(risk, ep, status, severity, event_time)

@@ -13,7 +13,7 @@ from detectors.daily import SECONDS_PER_HOUR, day_label
 from detectors.peers import AccountFacts
 from schemas.alerts import Alert
 
-__all__ = ["ChurnEpisode", "ChurnRisk", "churn_alert", "churn_risk"]
+__all__ = ["ChurnEpisode", "ChurnRisk", "churn_alert", "churn_risk", "rank_severity"]
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
@@ -71,6 +71,16 @@ def churn_risk(account_id: str, tier: str, facts: AccountFacts | None, ep: Churn
     return ChurnRisk(account_id, tier, facts.owner if facts is not None else None, mrr, renewal,
                      round(at_risk, 2), round(at_risk * boost, 2), day_label(ep.start // 24),
                      ep.days_declining(hour), round(usage_ratio, 3))  # fmt: skip
+
+
+def rank_severity(priority: float, open_priorities: list[float]) -> str:
+    """Rank among open risks: top quarter critical, top half warning, the rest info.
+
+    >>> [rank_severity(p, [9.0, 5.0, 3.0, 1.0]) for p in (9.0, 5.0, 3.0, 1.0)]
+    ['critical', 'warning', 'info', 'info']
+    """
+    share = sum(p > priority for p in open_priorities) / max(len(open_priorities), 1)
+    return "critical" if share < 0.25 else "warning" if share < 0.5 else "info"
 
 
 def churn_alert(risk: ChurnRisk, ep: ChurnEpisode, status: str, severity: str, event_time: float) -> Alert:

@@ -1,46 +1,29 @@
 """Feature drift: one feature's share of the tickets climbing slowly over days or weeks.
 
-Not an incident but roadmap input: which feature hurts more and more. Each closed UTC day, a feature's
-tickets are compared with what its usual *share* predicts given the tickets on every other feature that
-day (``expected = base ratio x other features' tickets``). Measuring against the other features removes
+Not an incident but roadmap input: which feature hurts more and more. Each closed UTC hour, a feature's
+tickets are compared with what its usual *share* predicts given the tickets on every other feature in
+that hour (``expected = base ratio x other features' tickets``). Measuring against the other features removes
 everything they share — weekday and hour seasonality, a holiday, a usage data gap, a growing customer
-base — without a model of any of it. The Poisson log-likelihood ratio of "the feature runs ``ratio``
-times its usual share" against "as usual" feeds a one-sided CUSUM; each day's contribution is capped at
-``z_cap``, which is what keeps the short sharp spikes of regressions (another detector's job) from
-looking like a drift: a spike can add at most ``z_cap`` in one day, a drift adds a little every day.
-Floods are capped per account (``max_tickets_per_account`` a day on one feature), and the baseline is
-taken at its upper confidence bound, so a feature with few tickets needs more evidence.
+base — without a model of any of it. The log-likelihood ratio of "the odds of a ticket being about this
+feature are ``ratio`` times the usual" against "as usual" (binomial, given the hour's tickets) feeds a
+one-sided CUSUM; each day's contribution is capped at ``z_cap``, which is what keeps the short sharp
+spikes of regressions (another detector's job) from looking like a drift: a spike can add at most
+``z_cap`` in one day, a drift adds a little every day. Hours in which the feature bursts far above its
+share are left out, one account counts at most ``max_tickets_per_account`` tickets a day on a feature
+(floods, an onboarding customer), and the baseline share is taken at its upper confidence bound, so a
+feature with few tickets needs more evidence. The alert comes in the hour the CUSUM crosses.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from detectors.base import Detector
-from detectors.daily import SECONDS_PER_DAY, DayBuckets, day_label, day_start
+from detectors.daily import SECONDS_PER_HOUR, HourBuckets, day_label, day_start
+from detectors.share import FeatureShare, anscombe
 from schemas.alerts import Alert
 
 __all__ = ["FeatureDriftDetector"]
-
-
-class _Feature:
-    """Baseline share and CUSUM of one feature (a few floats per feature, nothing per account)."""
-
-    __slots__ = ("cusum", "days", "fed", "last_alert", "mine", "others", "recent", "since")
-
-    def __init__(self) -> None:
-        self.mine = 0.0  # exponentially weighted tickets on this feature ...
-        self.others = 0.0  # ... and on all the others, over the same days: base ratio = mine / others
-        self.days = 0  # days learnt
-        self.fed = 0  # days tested
-        self.cusum = 0.0
-        self.since: int | None = None  # first day of the current positive CUSUM run
-        self.recent = 0.0  # ratio over the last few days, for the alert
-        self.last_alert: int | None = None
-
-    def base(self) -> float:
-        return self.mine / self.others if self.others > 0 else 0.0
 
 
 class FeatureDriftDetector(Detector):
@@ -61,6 +44,11 @@ class FeatureDriftDetector(Detector):
         Tickets one account can add to a feature's daily count (a flood is one account).
     confidence_z
         The baseline share is raised by this many of its Poisson standard errors.
+    min_others
+        Fewest tickets on the other features for a day to train or re-baseline the feature.
+    spike_z
+        An hour whose tickets on the feature stand this many Poisson deviations above its share is a
+        burst (a regression, a flood) and is left out of the evidence.
     memory_days
         Memory of the baseline, learnt on days without evidence of a change.
     cooldown_days
@@ -76,11 +64,10 @@ class FeatureDriftDetector(Detector):
     >>> for day in range(28):
     ...     t = monday + day * 86_400
     ...     search = 20 + (2 * (day - 10) if day > 10 else 0)  # +10 % of the baseline a day
-    ...     for k in range(search):
-    ...         det.learn_one(Ev(type="ticket", account_id=f"a{k % 40}", feature="search", ts=t + 50_000))
-    ...     for feature in ("login", "billing"):
-    ...         for k in range(20):
-    ...             det.learn_one(Ev(type="ticket", account_id=f"a{k % 40}", feature=feature, ts=t + 50_000))
+    ...     for feature, n in (("search", search), ("login", 20), ("billing", 20), ("reports", 40)):
+    ...         for k in range(n):  # spread over business hours
+    ...             ts = t + 32_400 + (k % 9) * 3_600
+    ...             det.learn_one(Ev(type="ticket", account_id=f"a{k % 40}", feature=feature, ts=ts))
     ...     alerts += det.advance(t + 86_400)
     >>> [(a.feature, a.kind, a.pages) for a in alerts]
     [('search', 'drift', False)]
@@ -94,13 +81,14 @@ class FeatureDriftDetector(Detector):
         self,
         warmup_days: int = 7,
         ratio: float = 1.25,
-        threshold: float = 6.0,
+        threshold: float = 5.0,
         min_days: int = 2,
         z_cap: float = 3.0,
         max_tickets_per_account: int = 2,
-        confidence_z: float = 1.0,
+        confidence_z: float = 2.0,
         memory_days: float = 28.0,
         min_others: float = 20.0,
+        spike_z: float = 3.0,
         cooldown_days: int = 14,
         idle_days: int = 60,
     ):
@@ -122,6 +110,8 @@ class FeatureDriftDetector(Detector):
             raise ValueError("memory_days must be >= 1")
         if min_others < 0:
             raise ValueError("min_others must be >= 0")
+        if spike_z <= 0:
+            raise ValueError("spike_z must be > 0")
         if cooldown_days < 1:
             raise ValueError("cooldown_days must be >= 1")
         if idle_days < 1:
@@ -135,13 +125,16 @@ class FeatureDriftDetector(Detector):
         self.confidence_z = confidence_z
         self.memory_days = memory_days
         self.min_others = min_others
+        self.spike_z = spike_z
         self.cooldown_days = cooldown_days
         self.idle_days = idle_days
-        self._tickets = DayBuckets()
-        self._log_ratio = math.log(ratio)
-        self._features: dict[str, _Feature] = {}
+        self._tickets = HourBuckets()
+        self._day: int | None = None
+        self._filed_today: dict[tuple[str, str], int] = {}  # (feature, account) -> tickets counted today
+        self._day_used = False
+        self._features: dict[str, FeatureShare] = {}
         self._last_ticket: dict[str, int] = {}
-        self._stats = {"days_used": 0, "days_skipped": 0, "fired": 0}
+        self._stats = {"days_used": 0, "days_skipped": 0, "spike_hours": 0, "fired": 0}
 
     def learn_one(self, x: Any) -> None:
         if x.type == "ticket":
@@ -156,8 +149,13 @@ class FeatureDriftDetector(Detector):
 
     def advance(self, watermark: float) -> list[Alert]:
         alerts: list[Alert] = []
-        for day, tickets in self._tickets.close(watermark):
-            alerts.extend(self._close_day(day, tickets))
+        for hour, tickets in self._tickets.close(watermark):
+            day = hour // 24
+            if self._day is not None and day != self._day:
+                self._end_day(self._day)
+                self._filed_today.clear()
+            self._day = day
+            alerts.extend(self._close_hour(hour, tickets))
         return alerts
 
     @property
@@ -166,72 +164,88 @@ class FeatureDriftDetector(Detector):
 
     @property
     def state_size(self) -> int:
-        return len(self._features) + self._tickets.open_days
+        """Features tracked (open hours and today's per-account counts are bounded by a day)."""
+        return len(self._features)
 
     @property
     def stats(self) -> dict[str, Any]:
         """Counters, and the features being tested."""
         return {**self._stats, "features": sorted(self._features)}
 
-    def _close_day(self, day: int, tickets: dict) -> list[Alert]:
+    def _close_hour(self, hour: int, tickets: dict) -> list[Alert]:
+        day = hour // 24
         counts: dict[str, int] = {}
-        for (feature, _account), n in tickets.items():
-            counts[feature] = counts.get(feature, 0) + min(int(n), self.max_tickets_per_account)
+        filed, cap = self._filed_today, self.max_tickets_per_account
+        for key, n in tickets.items():
+            feature = key[0]
+            before = filed.get(key, 0)
+            n = min(int(n), cap - before)  # one account counts at most `cap` a day: floods, onboarding
+            if n > 0:
+                filed[key] = before + n
+                counts[feature] = counts.get(feature, 0) + n
             self._last_ticket[feature] = day
         total = sum(counts.values())
         alerts = []
-        used = False
-        for feature in set(counts) | set(self._features):
-            state = self._features.get(feature)
-            if state is None:
-                state = self._features[feature] = _Feature()
+        for feature in counts.keys() - self._features.keys():
+            self._features[feature] = FeatureShare()
+        for feature, st in self._features.items():
             mine = counts.get(feature, 0)
-            if total - mine < self.min_others:  # too few other tickets to say what is usual today
+            others = total - mine
+            if st.days >= self.warmup_days and st.last_alert is None:
+                expected = st.base() * others
+                if anscombe(mine, expected) > self.spike_z:  # a burst within the hour: not a drift
+                    self._stats["spike_hours"] += 1
+                    continue
+            st.day_mine += mine
+            st.day_others += others
+            if st.days < self.warmup_days or st.last_alert is not None:
                 continue
-            used = True
-            alert = self._judge(feature, state, mine, total - mine, day)
+            alert = self._judge(feature, st, mine, others, hour)
             if alert is not None:
                 alerts.append(alert)
-        self._stats["days_used" if used else "days_skipped"] += 1
+        return alerts
+
+    def _end_day(self, day: int) -> None:
+        used = False
         for feature in [f for f, last in self._last_ticket.items() if last < day - self.idle_days]:
             del self._last_ticket[feature]
             self._features.pop(feature, None)
-        return alerts
+        for st in self._features.values():
+            mine, others = st.day_mine, st.day_others
+            st.day_mine = st.day_others = st.day_gain = 0.0
+            if others < self.min_others:  # too few other tickets to say what is usual that day
+                continue
+            used = True
+            if st.last_alert is not None and day - st.last_alert >= self.cooldown_days:
+                st.mine, st.others, st.days = st.recent * others, float(others), 1  # the new share
+                st.last_alert, st.cusum, st.since, st.fed = None, 0.0, None, 0
+                continue
+            if st.days >= self.warmup_days:
+                st.fed += 1
+                st.recent += (mine / others - st.recent) * 0.25
+            if st.days < self.warmup_days or (st.cusum == 0.0 and st.last_alert is None):
+                st.learn(mine, others, self.memory_days)  # no evidence of a change: keep the baseline fresh
+                if st.fed == 0:
+                    st.recent = st.base()
+        self._stats["days_used" if used else "days_skipped"] += 1
 
-    def _learn(self, st: _Feature, mine: int, others: int) -> None:
-        keep = 1.0 - 1.0 / max(self.memory_days, st.days + 1.0)
-        st.mine = st.mine * keep + mine
-        st.others = st.others * keep + others
-        st.days += 1
-
-    def _judge(self, feature: str, st: _Feature, mine: int, others: int, day: int) -> Alert | None:
-        if st.last_alert is not None and day - st.last_alert >= self.cooldown_days:
-            st.mine, st.others, st.days = st.recent * others, float(others), 1  # re-baseline on the new share
-            st.last_alert, st.cusum, st.since, st.fed = None, 0.0, None, 0
-        if st.days < self.warmup_days:
-            self._learn(st, mine, others)
-            st.recent = st.base()
-            return None
-        base = st.base() * (1.0 + self.confidence_z / math.sqrt(max(st.mine, 1.0)))
-        expected = base * others
-        llr = mine * self._log_ratio - expected * (self.ratio - 1.0)
-        st.cusum = max(0.0, st.cusum + max(-self.z_cap, min(self.z_cap, llr)))
-        st.fed += 1
-        st.recent += (mine / others - st.recent) * 0.25
+    def _judge(self, feature: str, st: FeatureShare, mine: int, others: int, hour: int) -> Alert | None:
+        llr = st.log_likelihood_ratio(mine, others, self.ratio, self.confidence_z)
+        llr = max(-self.z_cap - st.day_gain, min(self.z_cap - st.day_gain, llr))
+        st.day_gain += llr
+        st.cusum = max(0.0, st.cusum + llr)
         if st.cusum == 0.0:
             st.since = None
-            if st.last_alert is None:  # no evidence of a change: keep the baseline fresh
-                self._learn(st, mine, others)
         elif st.since is None:
-            st.since = day
-        if st.cusum >= self.threshold and st.fed >= self.min_days and st.last_alert is None:
-            st.last_alert = day
+            st.since = hour // 24
+        if st.cusum >= self.threshold and st.fed >= self.min_days:
+            st.last_alert = hour // 24
             self._stats["fired"] += 1
-            return self._alert(feature, st, day)
+            return self._alert(feature, st, hour)
         return None
 
-    def _alert(self, feature: str, st: _Feature, day: int) -> Alert:
-        since = st.since if st.since is not None else day
+    def _alert(self, feature: str, st: FeatureShare, hour: int) -> Alert:
+        since = st.since if st.since is not None else hour // 24
         base = st.base()
         ratio = st.recent / base if base > 0 else float("inf")
         return Alert(
@@ -258,5 +272,5 @@ class FeatureDriftDetector(Detector):
                 "test": "CUSUM",
             },
             started_at=day_start(since),
-            event_time=day_start(day) + SECONDS_PER_DAY,
+            event_time=(hour + 1) * SECONDS_PER_HOUR,
         )

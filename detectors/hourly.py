@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["hour_factors", "weighted_median"]
+from detectors.peers import PeerBaselines
+
+__all__ = ["hour_expectations", "hour_factors", "weighted_median"]
 
 
 def weighted_median(pairs: list[tuple[float, float]]) -> float:
@@ -58,3 +60,21 @@ def hour_factors(rows: Iterable[tuple[str, float, float]], min_peers: int) -> di
     for tier in per_tier:
         factors.setdefault(tier, base)
     return factors
+
+
+def hour_expectations(peers: PeerBaselines, usage: dict, min_history_days: int, min_peers: int
+                      ) -> list[tuple[str, float, float, float]] | None:  # fmt: skip
+    """``(account, expected usage, expected tickets, log variance)`` of every warm account in one hour.
+
+    ``None`` while fewer than ``min_peers`` accounts are warm; an empty list when the peers sent nothing
+    in the hour (a gap, or an hour between pre-aggregated counts), so it cannot be judged.
+    """
+    warm = [(acc, peers.tier(acc), lv) for acc, lv in peers.levels.items()
+            if lv.n_days >= min_history_days and lv.level >= peers.min_expected]  # fmt: skip
+    if len(warm) < min_peers:
+        return None
+    factors = hour_factors(((t, lv.level, usage.get(a, 0.0)) for a, t, lv in warm), min_peers)
+    if factors[""] <= 0.0:
+        return []
+    return [(acc, lv.level * factors[tier], lv.ticket_level * factors[tier], lv.logvar)
+            for acc, tier, lv in warm if factors[tier] > 0.0]  # fmt: skip

@@ -19,7 +19,8 @@ Expected tickets in a window = rate × active accounts × hour-of-week correctio
 
 **Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon`` (an hour),
 an alarm needs ``min_accounts`` distinct accounts since its excursion began, and no single account may
-explain half of the excess: one account's flood cannot page, it is
+carry the alarm (without its tickets the evidence must still reach half the threshold): one
+account's flood cannot page, it is
 :class:`~detectors.flood.AccountFloodDetector`'s job.
 
 **Significance.** A bank of Poisson CUSUMs (:class:`~detectors.cusum.CusumBank`) on the capped counts
@@ -54,33 +55,31 @@ learnt either.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any, ClassVar, NamedTuple
 
-from detectors.activity import ActivityTracker, HourlyProfile, hour_of_week
+from detectors.activity import ActivityTracker, HourlyProfile
 from detectors.base import Detector
-from detectors.cusum import CusumBank
+from detectors.feature_rate import FeatureState
+from detectors.incident import RegressionIncident, regression_alert
 from detectors.poisson import tail_score
 from detectors.releases import ReleaseIndex
-from schemas.alerts import Alert
+from detectors.rhythm import TicketRhythm
 
 __all__ = ["BreadthSpikeDetector", "WindowReport"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
 _RHYTHM_PRIOR = 5.0  # tickets' worth of belief in the coarser level of the rhythm correction
-_COLD_RHYTHM_MARGIN = 1.5  # threshold factor during the first week of rhythm learning
+_COLD_RHYTHM_MARGIN = 1.5  # threshold factor when rhythm learning starts, falling linearly to 1 ...
+_COLD_RHYTHM_DAYS = 8.0  # ... over this many days of it (every hour of the week seen once, and more)
+_WITHOUT_TOP = 0.5  # share of the threshold the evidence keeps without its busiest account
+_ACTIVE_FLOOR = 0.8  # share of the seasonal active accounts the expectation never falls below
 _DAY_WINDOWS_MIN = 288  # windows of history a feature needs before it teaches the rhythm
 _LULL_KEEP = 0.95  # decay per window of the all-feature observed/expected sums (~1.5 h memory)
 _LULL_RATIO = 0.4  # below this share of the expected tickets, all features together are in a lull
 _LULL_MIN_EXPECTED = 40.0  # expected tickets in those sums before a lull can be told from noise
 _LEARN_DELAY = 72  # closed windows kept before learning (6 h of 5-min windows)
-
-
-def _day_type_hour(how: int) -> int:
-    return (24 if how >= 5 * 24 else 0) + how % 24
 
 
 class WindowReport(NamedTuple):
@@ -96,82 +95,6 @@ class WindowReport(NamedTuple):
     score: float  # best trailing-scale score at this window
     warm: bool
     gap: bool
-
-
-class _Incident:
-    __slots__ = (
-        "accounts",
-        "counted_through",
-        "emitted_accounts",
-        "emitted_observed",
-        "expected",
-        "key",
-        "observed",
-        "release",
-        "release_confidence",
-        "samples",
-        "score",
-        "start",
-        "start_window",
-    )
-
-    def __init__(self, key: str, start_window: int, start: float):
-        self.key, self.start_window, self.start = key, start_window, start
-        self.counted_through = start_window - 1  # last window whose tickets are in the totals
-        self.accounts: set[str] = set()
-        self.observed, self.expected, self.score = 0, 0.0, 0.0
-        self.emitted_accounts, self.emitted_observed = 0, 0
-        self.release: str | None = None
-        self.release_confidence: float | None = None
-        self.samples: list[str] = []
-
-
-class _FeatureState:
-    """Everything kept for one feature: decayed rate sums, recent windows, the open incident."""
-
-    __slots__ = (
-        "bank",
-        "counted",
-        "expected",
-        "expected_end",
-        "exposure_sum",
-        "incident",
-        "last_alarm",
-        "last_score",
-        "last_ticket",
-        "learn_after",
-        "quiet",
-        "samples",
-        "ticket_sum",
-        "tickets_learnt",
-        "windows",
-        "windows_learnt",
-    )
-
-    def __init__(self, shifts: tuple[float, ...]) -> None:
-        self.bank = CusumBank(shifts)
-        self.counted: dict[str, deque[tuple[int, int]]] = {}  # account -> (window, tickets counted)
-        self.quiet = 0  # closed windows in a row that look like baseline, during an incident
-        self.last_alarm = -(2**62)
-        self.ticket_sum = 0.0
-        self.exposure_sum = 0.0
-        self.windows_learnt = 0
-        self.tickets_learnt = 0
-        self.windows: dict[int, dict[str, int]] = {}  # window -> account -> tickets (open + recent)
-        self.samples: dict[int, list[str]] = {}
-        self.expected: deque[float] = deque()  # expectation of the last closed windows, newest last
-        self.expected_end = 0  # window index of the newest entry of ``expected``
-        self.incident: _Incident | None = None
-        self.learn_after = -(2**62)  # windows up to this one belonged to an incident
-        self.last_ticket = float("-inf")
-        self.last_score = 0.0
-
-    def rate(self) -> float:
-        return self.ticket_sum / self.exposure_sum if self.exposure_sum > 0 else 0.0
-
-    def expected_of(self, w: int, fallback: float) -> float:
-        back = self.expected_end - w
-        return self.expected[-1 - back] if 0 <= back < len(self.expected) else fallback
 
 
 class BreadthSpikeDetector(Detector):
@@ -195,6 +118,9 @@ class BreadthSpikeDetector(Detector):
         Floor of the expected capped tickets per window, for features that are almost never mentioned.
     fading_factor
         Weight of each learnt window in the rate sums (0.002 ≈ memory of 500 windows, ~2 days).
+    rate_doubt
+        Standard errors added to the learnt rate (relative error ``1/sqrt(tickets learnt)``): the
+        expectation is an upper bound, so a quiet feature's noisy estimate does not page.
     warmup_windows, warmup_tickets
         History a feature needs before it may alert.
     resolve_windows
@@ -244,7 +170,7 @@ class BreadthSpikeDetector(Detector):
     def __init__(
         self,
         window: float = 300.0,
-        shifts: tuple[float, ...] = (2.0, 3.0, 5.0, 10.0),
+        shifts: tuple[float, ...] = (3.0, 5.0, 10.0),
         max_per_account: int = 3,
         cap_horizon: float = 3600.0,
         min_accounts: int = 3,
@@ -252,6 +178,7 @@ class BreadthSpikeDetector(Detector):
         dispersion: float = 0.02,
         min_expected: float = 0.02,
         fading_factor: float = 0.002,
+        rate_doubt: float = 0.0,
         warmup_windows: int = 288,
         warmup_tickets: int = 5,
         resolve_windows: int = 12,
@@ -285,6 +212,8 @@ class BreadthSpikeDetector(Detector):
             raise ValueError(f"dispersion must be >= 0, got {dispersion!r}")
         if not min_expected > 0:
             raise ValueError(f"min_expected must be > 0, got {min_expected!r}")
+        if not rate_doubt >= 0:
+            raise ValueError(f"rate_doubt must be >= 0, got {rate_doubt!r}")
         if not 0 < fading_factor < 1:
             raise ValueError(f"fading_factor must be in (0, 1), got {fading_factor!r}")
         if not active_horizon >= window:
@@ -304,6 +233,7 @@ class BreadthSpikeDetector(Detector):
         self.dispersion = float(dispersion)
         self.min_expected = float(min_expected)
         self.fading_factor = float(fading_factor)
+        self.rate_doubt = float(rate_doubt)
         self.warmup_windows = int(warmup_windows)
         self.warmup_tickets = int(warmup_tickets)
         self.resolve_windows = int(resolve_windows)
@@ -319,15 +249,13 @@ class BreadthSpikeDetector(Detector):
         # incident found late is not learnt as baseline.
         self._cap_windows = math.ceil(self.cap_horizon / self.window)
         self._span = max(_LEARN_DELAY, self.resolve_windows, self._cap_windows)
-        self._features: dict[str, _FeatureState] = {}
+        self._features: dict[str, FeatureState] = {}
         self._activity = ActivityTracker(self.window, self.active_horizon, self.idle_horizon)
         # Seasonal levels of active accounts and usage events, by hour of the week once that hour has
         # been seen a few times, by hour of the day until then.
         self._active_profiles = (HourlyProfile(168), HourlyProfile(24))
         self._usage_profiles = (HourlyProfile(168), HourlyProfile(24))
-        self._rhythm: dict[int, list[float]] = {}  # hour of week -> [observed, predicted] decayed sums
-        self._rhythm_day: dict[int, list[float]] = {}  # (weekend, hour of day) -> the same
-        self._rhythm_windows = 0  # windows learnt into the rhythm correction
+        self._rhythm = TicketRhythm()
         self._lull = [0.0, 0.0]  # decayed all-feature observed and expected tickets
         self._dirty: set[str] = set()  # features with tickets since the last early look
         self._releases = ReleaseIndex(lookback=self.release_lookback)
@@ -365,7 +293,7 @@ class BreadthSpikeDetector(Detector):
             return  # its window is closed already: too late to count
         state = self._features.get(ticket.feature)
         if state is None:
-            state = self._features[ticket.feature] = _FeatureState(self.shifts)
+            state = self._features[ticket.feature] = FeatureState(self.shifts)
         accounts = state.windows.setdefault(w, {})
         accounts[ticket.account_id] = accounts.get(ticket.account_id, 0) + 1
         samples = state.samples.setdefault(w, [])
@@ -425,16 +353,18 @@ class BreadthSpikeDetector(Detector):
         if seasonal_usage is not None and usage_events < self.gap_fraction * seasonal_usage:
             self._gap_until = end + self.active_horizon
         gap = end <= self._gap_until
+        seasonal_active = self._seasonal(self._active_profiles, start)
         active = live
-        if gap:
-            seasonal_active = self._seasonal(self._active_profiles, start)
-            active = max(live, round(seasonal_active)) if seasonal_active is not None else live
-        else:
+        if seasonal_active is not None:
+            # A gap is missing data, not zero usage; and usage that stalls takes an hour to be told
+            # from a gap, so the expectation never falls below most of its seasonal level meanwhile.
+            active = max(live, round(seasonal_active if gap else _ACTIVE_FLOOR * seasonal_active))
+        if not gap:
             for profile in self._active_profiles:
                 profile.update(start, live)
             for profile in self._usage_profiles:
                 profile.update(start, usage_events)
-        correction = self._correction(start)
+        correction = self._rhythm.correction(start)
         self._windows_meta[w] = (active, correction, gap)
 
         alerts = []
@@ -453,25 +383,16 @@ class BreadthSpikeDetector(Detector):
                 return level
         return None
 
-    def _correction(self, ts: float) -> float:
-        # Hierarchical shrinkage: hour of the week → (weekday or weekend, hour of day) → 1, each level
-        # worth _RHYTHM_PRIOR tickets, so a slot seen once a week does not swing on a few tickets.
-        how = hour_of_week(ts)
-        observed, predicted = self._rhythm_day.get(_day_type_hour(how), (0.0, 0.0))
-        by_day = (observed + _RHYTHM_PRIOR) / (predicted + _RHYTHM_PRIOR)
-        observed, predicted = self._rhythm.get(how, (0.0, 0.0))
-        return (observed + _RHYTHM_PRIOR * by_day) / (predicted + _RHYTHM_PRIOR)
-
     def _close_feature(
-        self, feature: str, state: _FeatureState, w: int, active: int, correction: float, gap: bool
+        self, feature: str, state: FeatureState, w: int, active: int, correction: float, gap: bool
     ) -> Any:
         warm = self._is_feature_warm(state)
-        expected = max(state.rate() * active * correction, self.min_expected)
+        expected = max(self._upper_rate(state) * active * correction, self.min_expected)
         if len(state.expected) == self._span:
             state.expected.popleft()
         state.expected.append(expected)
         state.expected_end = w
-        (counted,) = self._capped_counts(state, [w], commit=True)
+        (counted,) = state.capped_counts([w], self.max_per_account, self._cap_windows, commit=True)
         state.bank.update(counted, expected, w)
         state.last_score = max(state.bank.statistics)
         this_window = state.windows.get(w, {})
@@ -503,45 +424,17 @@ class BreadthSpikeDetector(Detector):
             state.quiet = 0
             state.bank.reset()
             return self._emit(feature, incident, "resolved", (w + 1) * self.window)
-        grew = (
-            len(incident.accounts) >= 1.5 * incident.emitted_accounts
-            or incident.observed >= 1.5 * incident.emitted_observed
-        )
-        if grew:
+        if incident.grew:
             return self._emit(feature, incident, "updated", (w + 1) * self.window)
         return None
 
-    def _capped_counts(self, state: _FeatureState, windows: list[int], commit: bool) -> list[int]:
-        """Tickets of ``windows`` (consecutive, oldest first) counting each account at most
-        ``max_per_account`` times per ``cap_horizon``; ``commit`` records them for later windows."""
-        cap, out = self.max_per_account, []
-        pending: dict[str, list[tuple[int, int]]] = {}
-        for w in windows:
-            oldest, total = w - self._cap_windows + 1, 0
-            for account, n in state.windows.get(w, {}).items():
-                past = state.counted.get(account)
-                if past is not None and commit:
-                    while past and past[0][0] < oldest:
-                        past.popleft()
-                used = sum(c for v, c in chain(past or (), pending.get(account, ())) if v >= oldest)
-                c = min(n, cap - used)
-                if c <= 0:
-                    continue
-                total += c
-                if commit:
-                    (past if past is not None else state.counted.setdefault(account, deque())).append((w, c))
-                else:
-                    pending.setdefault(account, []).append((w, c))
-            out.append(total)
-        return out
-
-    def _alarm(self, state: _FeatureState, alarm: tuple[int, int] | None, w: int,
+    def _alarm(self, state: FeatureState, alarm: tuple[int, int] | None, w: int,
                fallback: float | None = None) -> tuple[int, int, set] | None:  # fmt: skip
         """``alarm`` (arm, first window) with the accounts behind it, if it is broad enough.
 
-        Breadth: at least ``min_accounts`` accounts wrote in since the excursion began, and no single
-        account explains half of the excess over the expectation (one account's flood is not a
-        regression, even under the cap).
+        Breadth: at least ``min_accounts`` accounts wrote in since the excursion began, and without
+        the busiest account's tickets the evidence still reaches half the threshold (one account's
+        flood is not a regression, even under the cap).
         """
         if alarm is None:
             return None
@@ -554,8 +447,9 @@ class BreadthSpikeDetector(Detector):
             expected += state.expected_of(v, state.expected[-1] if fallback is None else fallback)
         if len(per_account) < self.min_accounts:
             return None
-        observed = sum(per_account.values())
-        if observed - max(per_account.values()) - expected < 0.5 * (observed - expected):
+        r = self.shifts[alarm[0]]
+        without_top = sum(per_account.values()) - max(per_account.values())
+        if without_top * math.log(r) - expected * (r - 1.0) < _WITHOUT_TOP * self.threshold:
             return None
         return alarm[0], alarm[1], set(per_account)
 
@@ -583,9 +477,10 @@ class BreadthSpikeDetector(Detector):
             head = max(state.windows, default=-1)
             if head < self._next_window:
                 continue
-            estimate = max(state.rate() * live * self._correction(head * self.window), self.min_expected)
+            estimate = max(self._upper_rate(state) * live * self._rhythm.correction(head * self.window),
+                           self.min_expected)
             opened = list(range(self._next_window, head + 1))
-            counts = self._capped_counts(state, opened, commit=False)
+            counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
             covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
             pending = zip(opened, counts, (estimate * c for c in covered), strict=True)
             alarm = state.bank.peek(pending, thresholds)
@@ -594,14 +489,19 @@ class BreadthSpikeDetector(Detector):
                 alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark))
         return alerts
 
+    def _upper_rate(self, state: FeatureState) -> float:
+        # The rate is learnt from a finite number of tickets (about ``ticket_sum``): a quiet feature's
+        # estimate is uncertain by ~1/sqrt(n), and a CUSUM run on an underestimate drifts upwards.
+        return state.rate() * (1.0 + self.rate_doubt / math.sqrt(max(state.ticket_sum, 1.0)))
+
     def _thresholds(self) -> tuple[float, ...]:
-        # Until the rhythm correction has seen a whole week, hours of the week it has not met yet are
-        # guessed from the others: only a spike clear of that doubt may page.
-        week = 7 * 86_400.0 / self.window
-        margin = _COLD_RHYTHM_MARGIN if self._rhythm_windows < week else 1.0
+        # Until the rhythm correction has seen every hour of the week, some are guessed from the others:
+        # only a spike clear of that doubt may page.
+        learnt = self._rhythm.windows * self.window / (_COLD_RHYTHM_DAYS * 86_400.0)
+        margin = 1.0 + (_COLD_RHYTHM_MARGIN - 1.0) * max(0.0, 1.0 - learnt)
         return tuple(self.threshold * margin for _ in self.shifts)
 
-    def _resolve_score(self, state: _FeatureState, w: int) -> float:
+    def _resolve_score(self, state: FeatureState, w: int) -> float:
         merged: dict[str, int] = {}
         mean = 0.0
         for age in range(self.resolve_windows):
@@ -612,7 +512,7 @@ class BreadthSpikeDetector(Detector):
         return tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
 
     def _open(
-        self, feature: str, state: _FeatureState, w: int, alarm: tuple[int, int, set], fallback: float,
+        self, feature: str, state: FeatureState, w: int, alarm: tuple[int, int, set], fallback: float,
         at: float | None = None,
     ) -> Any:
         _arm, first, accounts = alarm
@@ -620,8 +520,8 @@ class BreadthSpikeDetector(Detector):
         windows = list(range(first, w + 1))
         start = first * self.window
         stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
-        incident = state.incident = _Incident(f"regression:{feature}:{stamp}", first, start)
-        incident.observed = sum(self._capped(state, v) for v in windows)
+        incident = state.incident = RegressionIncident(f"regression:{feature}:{stamp}", first, start)
+        incident.observed = sum(state.capped(v, self.max_per_account) for v in windows)
         incident.expected = sum(state.expected_of(v, fallback) for v in windows)
         incident.score = max(state.bank.statistics)
         incident.counted_through = w
@@ -629,54 +529,20 @@ class BreadthSpikeDetector(Detector):
         state.bank.reset()
         state.last_alarm, state.quiet = w, 0
         self._add_samples(incident, state, windows)
-        suspect = self._releases.suspect(feature, start)
+        noticed = (w + 1) * self.window if at is None else at
+        suspect = self._releases.suspect(feature, start, until=noticed)
         if suspect is not None:
             incident.release, incident.release_confidence = suspect.version, suspect.confidence
-        return self._emit(feature, incident, "firing", (w + 1) * self.window if at is None else at)
-
-    def _capped(self, state: _FeatureState, w: int) -> int:
-        return sum(min(n, self.max_per_account) for n in state.windows.get(w, {}).values())
+        return self._emit(feature, incident, "firing", noticed)
 
     @staticmethod
-    def _add_samples(incident: _Incident, state: _FeatureState, windows: list[int]) -> None:
-        for v in windows:
-            for ticket_id in state.samples.get(v, ()):
-                if len(incident.samples) < 5 and ticket_id not in incident.samples:
-                    incident.samples.append(ticket_id)
+    def _add_samples(incident: RegressionIncident, state: FeatureState, windows: list[int]) -> None:
+        incident.add_samples(t for v in windows for t in state.samples.get(v, ()))
 
-    def _emit(self, feature: str, incident: _Incident, status: str, at: float) -> Any:
+    def _emit(self, feature: str, incident: RegressionIncident, status: str, at: float) -> Any:
         # The emission's event time is when the decision was made: the latest event time seen (at
         # least the window end), so early pages never predate the tickets that caused them.
-        at = max(at, self._now)
-        incident.emitted_accounts = len(incident.accounts)
-        incident.emitted_observed = incident.observed
-        release = f" after release {incident.release}" if incident.release else ""
-        verb = {"firing": "rising", "updated": "still rising", "resolved": "back to baseline"}[status]
-        return Alert(
-            kind="regression",
-            status=status,
-            dedup_key=incident.key,
-            severity="critical",
-            pages=True,
-            summary=(
-                f"{feature} tickets {verb}{release}: {incident.observed} observed vs "
-                f"{incident.expected:.1f} expected from {len(incident.accounts)} accounts"
-            ),
-            feature=feature,
-            release=incident.release,
-            release_confidence=incident.release_confidence,
-            accounts_affected=len(incident.accounts),
-            observed=float(incident.observed),
-            expected=round(incident.expected, 3),
-            score=round(incident.score, 3),
-            evidence={
-                "sample_ticket_ids": list(incident.samples),
-                "window_seconds": self.window,
-                "sample_accounts": sorted(incident.accounts)[:10],
-            },
-            started_at=incident.start,
-            event_time=at,
-        )
+        return regression_alert(feature, incident, status, max(at, self._now), self.window)
 
     def _learn_window(self, w: int) -> None:
         meta = self._windows_meta.pop(w, None)
@@ -684,7 +550,7 @@ class BreadthSpikeDetector(Detector):
             return
         active, correction, gap = meta
         observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
-        learnt: list[tuple[_FeatureState, int]] = []
+        learnt: list[tuple[FeatureState, int]] = []
         for state in self._features.values():
             accounts = state.windows.pop(w, {})
             state.samples.pop(w, None)
@@ -706,31 +572,16 @@ class BreadthSpikeDetector(Detector):
         lull[1] = lull[1] * _LULL_KEEP + corrected_total
         if lull[1] >= _LULL_MIN_EXPECTED and lull[0] < _LULL_RATIO * lull[1]:
             return
-        keep = 1.0 - self.fading_factor
         for state, observed in learnt:
-            state.ticket_sum = state.ticket_sum * keep + observed
-            state.exposure_sum = state.exposure_sum * keep + active * correction
-            state.windows_learnt += 1
-            state.tickets_learnt += observed
+            state.learn(observed, active * correction, 1.0 - self.fading_factor)
         if predicted_total > 0:
-            self._rhythm_windows += 1
-            how = hour_of_week(w * self.window)
-            # Hour-of-week slots get 12 windows a week and day-type slots 24 to 60: both fadings span
-            # about a month.
-            for sums, keep_rhythm in (
-                (self._rhythm.setdefault(how, [0.0, 0.0]), 0.98),
-                (self._rhythm_day.setdefault(_day_type_hour(how), [0.0, 0.0]), 0.995),
-            ):
-                sums[0] = sums[0] * keep_rhythm + observed_total
-                sums[1] = sums[1] * keep_rhythm + predicted_total
+            self._rhythm.learn(w * self.window, observed_total, predicted_total)
 
     def _evict(self, now: float) -> None:
         self._activity.evict(now)
         if self._next_window is not None:
-            oldest = self._next_window - self._cap_windows
             for state in self._features.values():
-                for account in [a for a, past in state.counted.items() if past[-1][0] < oldest]:
-                    del state.counted[account]
+                state.forget_counted(self._next_window - self._cap_windows)
         for feature in [
             f for f, s in self._features.items()
             if s.incident is None and not s.windows and s.last_ticket < now - self.idle_horizon
@@ -738,11 +589,11 @@ class BreadthSpikeDetector(Detector):
             del self._features[feature]
 
     # -- introspection ----------------------------------------------------------------------------
-    def _is_feature_warm(self, state: _FeatureState) -> bool:
+    def _is_feature_warm(self, state: FeatureState) -> bool:
         return (
             state.windows_learnt >= self.warmup_windows
             and state.tickets_learnt >= self.warmup_tickets
-            and self._rhythm_windows >= min(self.warmup_windows, _DAY_WINDOWS_MIN)
+            and self._rhythm.windows >= min(self.warmup_windows, _DAY_WINDOWS_MIN)
         )
 
     @property

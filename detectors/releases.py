@@ -10,6 +10,7 @@ gets low confidence and several candidates share it. No candidate → no suspect
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 __all__ = ["ReleaseIndex", "Suspect"]
@@ -95,14 +96,18 @@ class ReleaseIndex:
             else:
                 del self._by_feature[feature]
 
-    def candidates(self, feature: str, started_at: float) -> list[tuple[float, str]]:
-        """Releases ``(time, version)`` touching ``feature`` in the lookback before ``started_at``."""
-        low, high = started_at - self.lookback, started_at + self.slack
+    def candidates(self, feature: str, started_at: float,
+                   until: float | None = None) -> list[tuple[float, str]]:  # fmt: skip
+        """Releases ``(time, version)`` touching ``feature`` in the lookback before ``started_at``
+        (or up to ``until``, when the rise was noticed, if later: a change point estimated from noisy
+        counts may come a little before the release that caused it)."""
+        low, high = started_at - self.lookback, max(started_at + self.slack, until or -math.inf)
         return [e for e in self._by_feature.get(feature, ()) if low <= e[0] <= high]
 
-    def suspect(self, feature: str, started_at: float) -> Suspect | None:
-        """The most likely release behind a rise of ``feature`` that began at ``started_at``."""
-        found = self.candidates(feature, started_at)
+    def suspect(self, feature: str, started_at: float, until: float | None = None) -> Suspect | None:
+        """The most likely release behind a rise of ``feature`` that began at ``started_at`` (and was
+        noticed at ``until``)."""
+        found = self.candidates(feature, started_at, until)
         if not found:
             return None
         weights = [(2.0 ** (-max(0.0, started_at - ts) / self.half_life), ts, v) for ts, v in found]

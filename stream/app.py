@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, MutableMapping
 
 import faust
-from faust.types import TP, ConsumerT
+from faust.types import TP, ConsumerT, EventT
 from prometheus_client import CollectorRegistry
 
 from stream.config import KafkaSettings, Settings
@@ -35,10 +35,12 @@ logger = logging.getLogger(__name__)
 class _IngestApp(faust.App):
     """A Faust app whose consumer resumes no later than what its table holds.
 
-    Faust's offset commit can run ahead of the records it has really processed (seen as lost counts
-    after SIGKILL, with at_least_once and with exactly_once alike). After each assignment and table
-    recovery, an input partition whose committed offset is past :func:`resume_offsets` of the table
-    is sought back there; the offsets kept in the table entries skip what was already applied.
+    Faust's offset commit can run ahead of the records it has really processed: records prefetched
+    before a rebalance are skipped yet acknowledged (seen as lost counts after SIGKILL, with
+    at_least_once and with exactly_once alike). After each assignment and table recovery, an input
+    partition whose committed offset is past :func:`resume_offsets` of the table is sought back
+    there; the offsets kept in the table entries skip what was already applied. Within a session,
+    :class:`stream.ordering.PartitionOrder` re-reads records that were jumped over.
     """
 
     ingest_state: MutableMapping[str, Tally] | None = None
@@ -109,23 +111,26 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
         order.forget()  # other workers may move these partitions on before they come back
 
+    async def ingest_one(event: EventT) -> None:
+        message = event.message
+        seek_back = order.check(message.tp, message.offset)
+        if seek_back is not None:  # came too early: read the partition again from the offset due
+            handler.metrics.observe_reread()
+            await app.consumer.seek(message.tp, seek_back)
+            return
+        coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        letter = handler.handle(event.value, **coordinates)
+        if letter is not None:
+            delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
+            await delivery  # acknowledged by the broker before it is noted as sent
+            handler.published(letter)
+        await _drain_changelog(app)
+
     @app.agent(events_topic, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         """Count valid events; dead-letter everything else, keyed by the original key."""
         async for event in stream.events():
-            message = event.message
-            seek_back = order.check(message.tp, message.offset)
-            if seek_back is not None:  # came too early: read the partition again from the offset due
-                handler.metrics.observe_reread()
-                await app.consumer.seek(message.tp, seek_back)
-                continue
-            letter = handler.handle(event.value, topic=message.topic, partition=message.partition,
-                                    offset=message.offset)  # fmt: skip
-            if letter is not None:
-                delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
-                await delivery  # acknowledged before it is noted as sent
-                handler.published(letter)
-            await _drain_changelog(app)
+            await ingest_one(event)
 
     @app.task
     async def declare_dead_letter_topic() -> None:

@@ -105,8 +105,9 @@ class KafkaSettings(_Section):
             "bootstrap_servers": self.bootstrap,
             "security_protocol": self.security_protocol,
         }
-        if self.ssl_context() is not None:
-            options["ssl_context"] = self.ssl_context()
+        context = self.ssl_context()
+        if context is not None:
+            options["ssl_context"] = context
         if self.security_protocol.startswith("SASL_"):
             options["sasl_mechanism"] = self.sasl_mechanism
             options["sasl_plain_username"] = self.sasl_username

@@ -54,3 +54,11 @@ def test_same_release_twice_is_indexed_once():
 def test_bad_arguments_are_rejected(name):
     with pytest.raises(ValueError, match=name):
         ReleaseIndex(**{name: -1.0})
+
+
+def test_a_release_shortly_after_an_early_change_point_is_still_a_suspect():
+    index = ReleaseIndex()
+    index.add_release("old", T0 - 4 * 3600, ["checkout"])
+    index.add_release("culprit", T0 + 1800, ["checkout"])
+    assert index.suspect("checkout", T0).version == "old"
+    assert index.suspect("checkout", T0, until=T0 + 3600).version == "culprit"
