@@ -4,6 +4,7 @@ from detectors.activity import ActivityTracker, HourlyProfile
 from detectors.base import Detector
 from detectors.churn import SilentChurnDetector
 from detectors.clock import EventClock
+from detectors.cusum import CusumBank
 from detectors.dedup import TicketDeduplicator
 from detectors.drift import FeatureDriftDetector
 from detectors.engine import DetectionEngine
@@ -11,11 +12,13 @@ from detectors.expansion import ExpansionDetector
 from detectors.flood import AccountFloodDetector
 from detectors.regression import BreadthSpikeDetector, WindowReport
 from detectors.releases import ReleaseIndex, Suspect
+from detectors.series import SeriesAnomalyDetector
 
 __all__ = [
     "AccountFloodDetector",
     "ActivityTracker",
     "BreadthSpikeDetector",
+    "CusumBank",
     "DetectionEngine",
     "Detector",
     "EventClock",
@@ -23,6 +26,7 @@ __all__ = [
     "FeatureDriftDetector",
     "HourlyProfile",
     "ReleaseIndex",
+    "SeriesAnomalyDetector",
     "SilentChurnDetector",
     "Suspect",
     "TicketDeduplicator",

@@ -85,9 +85,9 @@ class SilentChurnDetector(Detector):
     def __init__(
         self,
         drop_ratio: float = 0.5,
-        threshold: float = 10.0,
-        hour_cap: float = 4.0,
-        fire_ratio: float = 0.6,
+        threshold: float = 8.5,
+        hour_cap: float = 2.0,
+        fire_ratio: float = 0.75,
         noise_z: float = 1.5,
         silence_ratio: float = 1.0,
         ticket_slack: float = 1.0,
@@ -98,28 +98,22 @@ class SilentChurnDetector(Detector):
         renewal_horizon_days: int = 90,
         idle_days: int = 35,
     ):
-        if not 0.0 < drop_ratio < 1.0:
-            raise ValueError("drop_ratio must be in (0, 1)")
-        if not threshold > 0:
-            raise ValueError("threshold must be > 0")
-        if not hour_cap > 0:
-            raise ValueError("hour_cap must be > 0")
-        if noise_z < 0:
-            raise ValueError("noise_z must be >= 0")
-        if silence_ratio < 0:
-            raise ValueError("silence_ratio must be >= 0")
-        if ticket_slack < 0:
-            raise ValueError("ticket_slack must be >= 0")
-        if not 0.0 < fire_ratio < 1.0:
-            raise ValueError("fire_ratio must be in (0, 1)")
-        if not 0.0 < recover_ratio <= 1.0:
-            raise ValueError("recover_ratio must be in (0, 1]")
-        if recover_days < 1:
-            raise ValueError("recover_days must be >= 1")
-        if min_peers < 1:
-            raise ValueError("min_peers must be >= 1")
-        if renewal_horizon_days < 1:
-            raise ValueError("renewal_horizon_days must be >= 1")
+        checks = {
+            "drop_ratio must be in (0, 1)": 0.0 < drop_ratio < 1.0,
+            "threshold must be > 0": threshold > 0,
+            "hour_cap must be > 0": hour_cap > 0,
+            "fire_ratio must be in (0, 1)": 0.0 < fire_ratio < 1.0,
+            "noise_z must be >= 0": noise_z >= 0,
+            "silence_ratio must be >= 0": silence_ratio >= 0,
+            "ticket_slack must be >= 0": ticket_slack >= 0,
+            "recover_ratio must be in (0, 1]": 0.0 < recover_ratio <= 1.0,
+            "recover_days must be >= 1": recover_days >= 1,
+            "min_peers must be >= 1": min_peers >= 1,
+            "renewal_horizon_days must be >= 1": renewal_horizon_days >= 1,
+        }
+        for message, ok in checks.items():
+            if not ok:
+                raise ValueError(message)
         self.drop_ratio = drop_ratio
         self.threshold = threshold
         self.hour_cap = hour_cap
@@ -167,15 +161,10 @@ class SilentChurnDetector(Detector):
         tickets = dict(self._tickets.close(watermark))
         for hour, usage in self._usage.close(watermark):
             hour_tickets = tickets.pop(hour, {})
-            ts = hour * SECONDS_PER_HOUR
-            for acc, n in usage.items():  # days are built from hours: one dict op per event upstream
-                self._peers.usage.add(ts, acc, n)
-            for acc, n in hour_tickets.items():
-                self._peers.tickets.add(ts, acc, n)
+            self._peers.add_hour(hour, usage, hour_tickets)  # days built from hours: one dict op per event
             alerts.extend(self._judge_hour(hour, usage, hour_tickets))
         for hour, hour_tickets in tickets.items():  # hours with tickets but no usage event at all
-            for acc, n in hour_tickets.items():
-                self._peers.tickets.add(hour * SECONDS_PER_HOUR, acc, n)
+            self._peers.add_hour(hour, {}, hour_tickets)
         hold = {a for a, e in self._episodes.items() if e.alerted or e.evidence >= 0.5 * self.threshold}
         for closed in self._peers.close_iter(watermark, hold):
             self._stats["days_closed"] += 1
@@ -241,11 +230,7 @@ class SilentChurnDetector(Detector):
         if ep.evidence == 0.0 and not ep.alerted:
             del self._episodes[acc]
             return None
-        ep.hours += 1
-        ep.observed += used
-        ep.expected += expected
-        ep.tickets += tickets
-        ep.expected_tickets += expected_tickets
+        ep.add_hour(used, expected, tickets, expected_tickets)
         if ep.alerted or ep.evidence < self.threshold or ep.observed > self.fire_ratio * ep.expected:
             return None
         if math.log(max(ep.observed / ep.expected, 1e-3)) >= -self.noise_z * math.sqrt(logvar):

@@ -35,6 +35,14 @@ class ChurnEpisode:
         self.recovering = 0
         self.alerted = False
 
+    def add_hour(self, used: float, expected: float, tickets: float, expected_tickets: float) -> None:
+        """Count one judged hour into the episode's totals."""
+        self.hours += 1
+        self.observed += used
+        self.expected += expected
+        self.tickets += tickets
+        self.expected_tickets += expected_tickets
+
     def days_declining(self, hour: int) -> int:
         """Started UTC days from the episode's start to ``hour`` (at least 1)."""
         return max(1, hour // 24 - self.start // 24 + 1)

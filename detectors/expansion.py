@@ -11,67 +11,15 @@ as the steadiness check. Alerts never page; one per episode.
 from __future__ import annotations
 
 import math
-import statistics
-from array import array
 from typing import Any
 
 from detectors.base import Detector
 from detectors.daily import SECONDS_PER_DAY, day_label, day_start
 from detectors.peers import AccountDay, ClosedDay, PeerBaselines
+from detectors.trend import UsageGrowth, robust_trend
 from schemas.alerts import Alert
 
 __all__ = ["ExpansionDetector", "robust_trend"]
-
-
-def robust_trend(values: list[float]) -> tuple[float, float]:
-    """Theil–Sen slope per step of ``values`` and the Mann–Kendall trend statistic ``z``.
-
-    ``z`` is about standard normal for trendless noise, so ``z >= 3`` is a steady rise.
-
-    >>> slope, z = robust_trend([1.0, 2.0, 3.0, 100.0, 5.0])
-    >>> slope, round(z, 2)
-    (1.0, 1.71)
-    """
-    slopes, s = [], 0
-    n = len(values)
-    for i in range(n):
-        vi = values[i]
-        for j in range(i + 1, n):
-            d = values[j] - vi
-            slopes.append(d / (j - i))
-            s += (d > 0) - (d < 0)
-    if not slopes:
-        return 0.0, 0.0
-    sd = math.sqrt(n * (n - 1) * (2 * n + 5) / 18.0)
-    z = (s - 1) / sd if s > 0 else (s + 1) / sd if s < 0 else 0.0  # continuity correction
-    return statistics.median(slopes), z
-
-
-class _Growth:
-    """An account's recent daily usage (ring buffer of log normal-day units) and friction."""
-
-    __slots__ = ("alerted", "expected_tickets", "failing", "n", "pos", "since", "tickets", "values")
-
-    def __init__(self, window: int) -> None:
-        self.values = array("f", bytes(4 * window))
-        self.pos = 0
-        self.n = 0
-        self.tickets = 0.0
-        self.expected_tickets = 0.0
-        self.alerted = False
-        self.failing = 0
-        self.since = 0
-
-    def push(self, value: float) -> None:
-        self.values[self.pos] = value
-        self.pos = (self.pos + 1) % len(self.values)
-        self.n = min(self.n + 1, len(self.values))
-
-    def ordered(self) -> list[float]:
-        w = len(self.values)
-        if self.n < w:
-            return list(self.values[: self.n])
-        return list(self.values[self.pos :]) + list(self.values[: self.pos])
 
 
 class ExpansionDetector(Detector):
@@ -154,7 +102,7 @@ class ExpansionDetector(Detector):
         self.min_history_days = min_history_days
         self.idle_days = idle_days
         self._peers = PeerBaselines(min_history_days=min_history_days, idle_days=idle_days)
-        self._growth: dict[str, _Growth] = {}
+        self._growth: dict[str, UsageGrowth] = {}
         self._warm = False
         self._stats = {"days_closed": 0, "days_not_judged": 0, "fired": 0, "resolved": 0, "high_friction": 0}
 
@@ -213,7 +161,7 @@ class ExpansionDetector(Detector):
                 continue
             g = self._growth.get(row.account_id)
             if g is None:
-                g = self._growth[row.account_id] = _Growth(self.window_days)
+                g = self._growth[row.account_id] = UsageGrowth(self.window_days)
             g.push(math.log1p(row.normalised))
             self._warm = self._warm or g.n >= self.min_days
             decay = 1.0 - 1.0 / self.window_days
@@ -225,7 +173,7 @@ class ExpansionDetector(Detector):
                 alerts.append(alert)
         return alerts
 
-    def _judge_account(self, row: AccountDay, g: _Growth, day: int) -> Alert | None:
+    def _judge_account(self, row: AccountDay, g: UsageGrowth, day: int) -> Alert | None:
         facts = self._peers.facts.get(row.account_id)
         near_limit = (facts is not None and facts.seats > 0 and facts.seats_used is not None
                       and facts.seats_used >= self.seat_utilisation * facts.seats)  # fmt: skip
@@ -250,7 +198,7 @@ class ExpansionDetector(Detector):
                 return self._alert(row, g, facts, day, "resolved", weekly, trend_z)
         return None
 
-    def _alert(self, row: AccountDay, g: _Growth, facts, day: int, status: str, weekly: float,
+    def _alert(self, row: AccountDay, g: UsageGrowth, facts, day: int, status: str, weekly: float,
                trend_z: float) -> Alert:  # fmt: skip
         seats = facts.seats if facts is not None else None
         used = facts.seats_used if facts is not None else None

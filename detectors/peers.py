@@ -150,6 +150,14 @@ class PeerBaselines:
     def add_ticket(self, account_id: str, ts: float) -> None:
         self.tickets.add(ts, account_id, 1)
 
+    def add_hour(self, hour: int, usage: dict, tickets: dict) -> None:
+        """Add one closed UTC hour's per-account sums (a caller that buckets by hour itself)."""
+        ts = hour * 3_600.0
+        for acc, n in usage.items():
+            self.usage.add(ts, acc, n)
+        for acc, n in tickets.items():
+            self.tickets.add(ts, acc, n)
+
     def add_facts(self, event) -> None:
         old = self.facts.get(event.account_id)
         if old is None or event.ts >= old.ts:

@@ -2,54 +2,48 @@
 
 Per feature, tickets fall into tumbling windows of ``window`` seconds, closed by the watermark.
 
-Expected tickets in a window = rate × active accounts × hour-of-week correction, where
-
-* rate is the feature's tickets per active account per window, a ratio of exponentially decayed sums
-  (tickets / exposure) learnt only from windows outside incidents and data gaps. Decayed sums rather
-  than ``river.stats.EWMean``: a mean seeded by its first value (a feature is born on its first
-  ticket) stays biased for hundreds of windows, a ratio of sums does not;
-* active accounts are those with usage within the last hour (:class:`~detectors.activity.ActivityTracker`),
-  so nights, weekends and holidays expect fewer tickets. During a data gap (usage events over the last
-  hour below ``gap_fraction`` of their seasonal level, and for one more hour after it) the count falls
-  back on its seasonal level (hour of the week, hour of the day until the week is known), never
-  below: a gap is missing data, not zero usage. A holiday lowers usage, it does not stop it;
-* the correction, shared by all features, is observed / predicted tickets per hour of the week, shrunk
-  towards the (weekday or weekend, hour of day) level and that towards 1, for products where tickets
-  follow a different rhythm than usage (a Monday-morning rush).
-
-**Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon`` (an hour),
-an alarm needs ``min_accounts`` distinct accounts since its excursion began, and no single account may
-carry the alarm (without its tickets the evidence must still reach half the threshold): one
-account's flood cannot page, it is
-:class:`~detectors.flood.AccountFloodDetector`'s job.
+**Expectation.** Expected tickets in a window = the feature's learnt rate
+(:class:`~detectors.feature_rate.FeatureState`) × active accounts × the ticket rhythm, both shared by
+all features (:class:`~detectors.exposure.Exposure`: nights, weekends and holidays expect fewer
+tickets; data gaps fall back on the seasonal level; an all-feature lull is not learnt).
 
 **Significance.** A bank of Poisson CUSUMs (:class:`~detectors.cusum.CusumBank`) on the capped counts
-of closed windows against the expected count, one arm per design shift (``shifts``: ×2, ×3, ×5, ×10),
-so that whatever the true shift one arm is close to the optimal, known-shift CUSUM (the oracle of
-``sim.oracle``). An arm alarms at ``threshold`` nats (log-likelihood ratio); the default was set on
-noise-only simulated worlds (seeds 1001–1004, 20 features, 140 days: largest excursion 13.6 nats,
-the next ones 10.3 and below), i.e. well under one false page per 30 days, leaving a margin for a
-misfit baseline. The incident's start is the alarming arm's excursion start, the CUSUM change-point
-estimate. A lull across all features (a holiday) is not learnt as any feature's baseline.
+against the expected counts, one arm per design shift (``shifts``: ×3, ×5, ×10), so that whatever the
+true shift one arm is close to the optimal known-shift CUSUM (the oracle of ``sim.oracle``). No ×1.5
+or ×2 arm: they drift upwards on a baseline underestimated by a quarter, which an estimated baseline
+often is, while a ×3 arm needs an 80 % underestimate. An arm alarms at ``threshold`` nats; like the
+oracle's, it was set on noise-only replicas (simulated worlds without incidents, seeds 1001–1004,
+20 features, 140 days) to the false-page budget, with a margin for a misfit baseline. The incident's
+start is the alarming arm's excursion start, the CUSUM change-point estimate.
+
+**Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon``, an alarm
+needs ``min_accounts`` distinct accounts since its excursion began, and no single account may carry
+it (without its tickets the evidence must still reach half the threshold): one account's flood
+cannot page, it is :class:`~detectors.flood.AccountFloodDetector`'s job.
 
 **Cold start.** A feature may alert once ``warmup_windows`` windows and ``warmup_tickets`` tickets
 of it were learnt and the rhythm correction has learnt as many windows (``cold_features`` lists the
-others). Until the shared rhythm correction has learnt
-a whole week, the threshold is raised by 3 (a thousand times rarer): hours of the week not met yet
-are guessed from the others, so only a spike clear of that doubt pages.
+others). The threshold starts 1.5 × higher and comes down linearly over the first 8 days of rhythm
+learning: hours of the week not met yet are guessed from the others.
 
 **Early pages.** The open windows (not yet closed by the watermark) are tested on every advance: the
-bank is run on without being changed over their counts, against the expectation for the share of each
-window that event time has covered, so a large regression pages within minutes instead of after the
-allowed lateness. An alert's ``event_time`` is when, in event time, the decision was made.
+bank is run on, without being changed, over their counts against the expectation for the share of
+each window that event time has covered, so a large regression pages within minutes instead of after
+the allowed lateness. An alert's ``event_time`` is when, in event time, the decision was made.
 
-**Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``: ``firing`` once,
-``updated`` when accounts affected or tickets grow by half since the last emission; while it is open
-the bank restarts after every new alarm (the shift goes on), and the incident stays open through lulls
-(hysteresis): it is ``resolved`` only after ``quiet_windows`` closed windows in a row (two hours)
-without an alarm and with the trailing ``resolve_windows`` windows unremarkable (p > 0.05). Windows
-are learnt 72 windows (6 h) after they close, so the start of an incident detected late is not
-learnt either.
+**Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``
+(:mod:`detectors.incident`): ``firing`` once, ``updated`` when accounts affected or tickets grow by
+half since the last emission, then ``resolved``. While it is open the bank restarts after every new
+alarm (the shift goes on) and the incident stays open through lulls (hysteresis): it resolves only
+after ``quiet_windows`` closed windows in a row (two hours) without an alarm and with the trailing
+``resolve_windows`` windows unremarkable (p > 0.05). Windows are learnt 72 windows (6 h) after they
+close, so the start of an incident detected late is not learnt as baseline either.
+
+Examples
+--------
+>>> detector = BreadthSpikeDetector()
+>>> detector.shifts, detector.threshold, detector.max_per_account
+((3.0, 5.0, 10.0), 12.0, 3)
 """
 
 from __future__ import annotations
@@ -59,26 +53,21 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple
 
-from detectors.activity import ActivityTracker, HourlyProfile
 from detectors.base import Detector
+from detectors.exposure import Exposure
 from detectors.feature_rate import FeatureState
 from detectors.incident import RegressionIncident, regression_alert
 from detectors.poisson import tail_score
 from detectors.releases import ReleaseIndex
-from detectors.rhythm import TicketRhythm
 
 __all__ = ["BreadthSpikeDetector", "WindowReport"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
-_RHYTHM_PRIOR = 5.0  # tickets' worth of belief in the coarser level of the rhythm correction
 _COLD_RHYTHM_MARGIN = 1.5  # threshold factor when rhythm learning starts, falling linearly to 1 ...
 _COLD_RHYTHM_DAYS = 8.0  # ... over this many days of it (every hour of the week seen once, and more)
 _WITHOUT_TOP = 0.5  # share of the threshold the evidence keeps without its busiest account
 _ACTIVE_FLOOR = 0.8  # share of the seasonal active accounts the expectation never falls below
 _DAY_WINDOWS_MIN = 288  # windows of history a feature needs before it teaches the rhythm
-_LULL_KEEP = 0.95  # decay per window of the all-feature observed/expected sums (~1.5 h memory)
-_LULL_RATIO = 0.4  # below this share of the expected tickets, all features together are in a lull
-_LULL_MIN_EXPECTED = 40.0  # expected tickets in those sums before a lull can be told from noise
 _LEARN_DELAY = 72  # closed windows kept before learning (6 h of 5-min windows)
 
 
@@ -92,7 +81,7 @@ class WindowReport(NamedTuple):
     tickets: int  # tickets before the cap
     expected: float
     active_accounts: int
-    score: float  # best trailing-scale score at this window
+    score: float  # largest CUSUM statistic (nats) after this window
     warm: bool
     gap: bool
 
@@ -104,16 +93,16 @@ class BreadthSpikeDetector(Detector):
     ----------
     window
         Seconds per tumbling window.
-    scales
-        Trailing numbers of windows tested together.
-    max_per_account
-        Tickets one account may contribute to a test.
+    shifts
+        Design shifts (rate multipliers) of the CUSUM arms.
+    max_per_account, cap_horizon
+        Tickets one account may contribute per ``cap_horizon`` seconds.
     min_accounts
-        Distinct accounts a test needs.
+        Distinct accounts an alarm needs.
     threshold
-        Score (−log10 p) that opens an incident.
+        CUSUM statistic (log-likelihood ratio, nats) that raises an alarm.
     dispersion
-        Extra variance of the count (``mean + dispersion * mean**2``); 0 is the Poisson.
+        Extra variance of the count (``mean + dispersion * mean**2``) in the resolution test.
     min_expected
         Floor of the expected capped tickets per window, for features that are almost never mentioned.
     fading_factor
@@ -124,7 +113,9 @@ class BreadthSpikeDetector(Detector):
     warmup_windows, warmup_tickets
         History a feature needs before it may alert.
     resolve_windows
-        Trailing windows that must be unremarkable together to resolve an incident.
+        Trailing windows that must be unremarkable together for a window to count as quiet.
+    quiet_windows
+        Quiet closed windows in a row (without a new alarm) that resolve an incident.
     active_horizon
         An account is active while it had usage this recently.
     gap_fraction
@@ -136,7 +127,7 @@ class BreadthSpikeDetector(Detector):
         Seconds before an incident in which a release touching the feature is a suspect.
     early
         Also test the windows not yet closed by the watermark, to page without waiting for the
-        allowed lateness (a count can only grow, so this adds no false pages).
+        allowed lateness.
     on_window
         Called with a :class:`WindowReport` for every closed (feature, window).
 
@@ -250,19 +241,13 @@ class BreadthSpikeDetector(Detector):
         self._cap_windows = math.ceil(self.cap_horizon / self.window)
         self._span = max(_LEARN_DELAY, self.resolve_windows, self._cap_windows)
         self._features: dict[str, FeatureState] = {}
-        self._activity = ActivityTracker(self.window, self.active_horizon, self.idle_horizon)
-        # Seasonal levels of active accounts and usage events, by hour of the week once that hour has
-        # been seen a few times, by hour of the day until then.
-        self._active_profiles = (HourlyProfile(168), HourlyProfile(24))
-        self._usage_profiles = (HourlyProfile(168), HourlyProfile(24))
-        self._rhythm = TicketRhythm()
-        self._lull = [0.0, 0.0]  # decayed all-feature observed and expected tickets
+        self._exposure = Exposure(self.window, self.active_horizon, self.gap_fraction, self.idle_horizon,
+                                  _ACTIVE_FLOOR)  # fmt: skip
         self._dirty: set[str] = set()  # features with tickets since the last early look
         self._releases = ReleaseIndex(lookback=self.release_lookback)
         self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
         self._next_window: int | None = None  # the oldest window not closed yet
         self._first_window: int | None = None  # oldest window seen before the clock started
-        self._gap_until = float("-inf")
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
 
@@ -280,7 +265,7 @@ class BreadthSpikeDetector(Detector):
             first = int(ts // self.window)
             self._first_window = first if self._first_window is None else min(first, self._first_window)
         if kind == "usage":
-            self._activity.observe(x.account_id, ts, x.count)
+            self._exposure.observe_usage(x.account_id, ts, x.count)
         elif kind == "ticket":
             self._learn_ticket(x)
         elif kind == "release":
@@ -304,7 +289,7 @@ class BreadthSpikeDetector(Detector):
         self._dirty.add(ticket.feature)
 
     def score_one(self, x: Any) -> float:
-        """The latest trailing-scale score of the ticket's feature (0 for other events)."""
+        """The largest CUSUM statistic (nats) of the ticket's feature (0 for other events)."""
         if getattr(x, "type", None) != "ticket":
             return 0.0
         state = self._features.get(x.feature)
@@ -345,26 +330,7 @@ class BreadthSpikeDetector(Detector):
 
     def _close(self, w: int) -> list:
         start, end = w * self.window, (w + 1) * self.window
-        live = self._activity.active_at(end)
-        # Usage over the trailing active horizon, not the window alone: producers that send hourly
-        # aggregates leave most windows empty without any gap.
-        usage_events = self._activity.usage_events_between(end - self.active_horizon, end)
-        seasonal_usage = self._seasonal(self._usage_profiles, start)
-        if seasonal_usage is not None and usage_events < self.gap_fraction * seasonal_usage:
-            self._gap_until = end + self.active_horizon
-        gap = end <= self._gap_until
-        seasonal_active = self._seasonal(self._active_profiles, start)
-        active = live
-        if seasonal_active is not None:
-            # A gap is missing data, not zero usage; and usage that stalls takes an hour to be told
-            # from a gap, so the expectation never falls below most of its seasonal level meanwhile.
-            active = max(live, round(seasonal_active if gap else _ACTIVE_FLOOR * seasonal_active))
-        if not gap:
-            for profile in self._active_profiles:
-                profile.update(start, live)
-            for profile in self._usage_profiles:
-                profile.update(start, usage_events)
-        correction = self._rhythm.correction(start)
+        active, correction, gap = self._exposure.close(start, end)
         self._windows_meta[w] = (active, correction, gap)
 
         alerts = []
@@ -374,14 +340,6 @@ class BreadthSpikeDetector(Detector):
                 alerts.append(alert)
         self._learn_window(w - self._span)
         return alerts
-
-    @staticmethod
-    def _seasonal(profiles: tuple[HourlyProfile, ...], ts: float) -> float | None:
-        for profile in profiles:
-            level = profile.get(ts)
-            if level is not None:
-                return level
-        return None
 
     def _close_feature(
         self, feature: str, state: FeatureState, w: int, active: int, correction: float, gap: bool
@@ -463,10 +421,7 @@ class BreadthSpikeDetector(Detector):
         alerts = []
         # Take the larger of the live and the seasonal count of active accounts, so a usage gap that
         # has not closed a window yet cannot page.
-        live = self._activity.active_at(watermark)
-        seasonal = self._seasonal(self._active_profiles, watermark)
-        if seasonal is not None:
-            live = max(live, round(seasonal))
+        live = self._exposure.active_now(watermark)
         # Only features with new tickets since the last look: the others' counts have not moved.
         dirty, self._dirty = self._dirty, set()
         thresholds = self._thresholds()
@@ -477,8 +432,8 @@ class BreadthSpikeDetector(Detector):
             head = max(state.windows, default=-1)
             if head < self._next_window:
                 continue
-            estimate = max(self._upper_rate(state) * live * self._rhythm.correction(head * self.window),
-                           self.min_expected)
+            correction = self._exposure.rhythm.correction(head * self.window)
+            estimate = max(self._upper_rate(state) * live * correction, self.min_expected)
             opened = list(range(self._next_window, head + 1))
             counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
             covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
@@ -497,7 +452,7 @@ class BreadthSpikeDetector(Detector):
     def _thresholds(self) -> tuple[float, ...]:
         # Until the rhythm correction has seen every hour of the week, some are guessed from the others:
         # only a spike clear of that doubt may page.
-        learnt = self._rhythm.windows * self.window / (_COLD_RHYTHM_DAYS * 86_400.0)
+        learnt = self._exposure.rhythm.windows * self.window / (_COLD_RHYTHM_DAYS * 86_400.0)
         margin = 1.0 + (_COLD_RHYTHM_MARGIN - 1.0) * max(0.0, 1.0 - learnt)
         return tuple(self.threshold * margin for _ in self.shifts)
 
@@ -567,18 +522,15 @@ class BreadthSpikeDetector(Detector):
                 corrected_total += state.rate() * active * correction
         # A lull across all features (a holiday: accounts still log in, few write in) is not any
         # feature's baseline: learning it would make the next ordinary day look like a spike.
-        lull = self._lull
-        lull[0] = lull[0] * _LULL_KEEP + observed_total
-        lull[1] = lull[1] * _LULL_KEEP + corrected_total
-        if lull[1] >= _LULL_MIN_EXPECTED and lull[0] < _LULL_RATIO * lull[1]:
+        if self._exposure.lull(observed_total, corrected_total):
             return
         for state, observed in learnt:
             state.learn(observed, active * correction, 1.0 - self.fading_factor)
         if predicted_total > 0:
-            self._rhythm.learn(w * self.window, observed_total, predicted_total)
+            self._exposure.rhythm.learn(w * self.window, observed_total, predicted_total)
 
     def _evict(self, now: float) -> None:
-        self._activity.evict(now)
+        self._exposure.evict(now)
         if self._next_window is not None:
             for state in self._features.values():
                 state.forget_counted(self._next_window - self._cap_windows)
@@ -593,7 +545,7 @@ class BreadthSpikeDetector(Detector):
         return (
             state.windows_learnt >= self.warmup_windows
             and state.tickets_learnt >= self.warmup_tickets
-            and self._rhythm.windows >= min(self.warmup_windows, _DAY_WINDOWS_MIN)
+            and self._exposure.rhythm.windows >= min(self.warmup_windows, _DAY_WINDOWS_MIN)
         )
 
     @property
@@ -614,4 +566,4 @@ class BreadthSpikeDetector(Detector):
     @property
     def state_size(self) -> int:
         """Features plus accounts tracked for activity."""
-        return len(self._features) + self._activity.state_size
+        return len(self._features) + self._exposure.state_size

@@ -10,8 +10,10 @@ kinds:
     the baseline and the shift, :mod:`sim.oracle`) over the first 60 % of the incident must reach
     :data:`MIN_EVIDENCE_NATS`. When the drawn feature is too quiet for the drawn size, the release's
     busiest feature takes the regression, and failing that the next larger size; a release where even
-    ×10 on its busiest feature stays below the bar ships benign. Small sizes on busy features take the
-    oracle an hour or more, large ones minutes;
+    ×10 on its busiest feature stays below the bar ships benign (a small world where all do gets one
+    ×10 regression on the first release that can carry it). ``size`` multiplies the affected accounts'
+    tickets: the feature's rate rises by ``1 + (size − 1) × their share of its tickets`` (×2.6 to ×9
+    on seeds 1–5). Small sizes on busy features take the oracle an hour or more, large ones minutes;
 ``benign_release``
     every other release (must not page);
 ``flood``
@@ -140,32 +142,23 @@ def plan_incidents(world: World) -> Plan:
                       and (r.ts - t0) // (24 * _H) not in quiet]  # fmt: skip
         n_regressions = min(len(candidates), max(1, round(cfg.days / 5)))
         chosen: list[Release] = []
-        for r in rng.permutation(len(candidates)):
-            rel = candidates[int(r)]
+        order = [candidates[int(r)] for r in rng.permutation(len(candidates))]
+        for rel in order:
             if all(abs(rel.ts - c.ts) > 30 * _H for c in chosen):
                 chosen.append(rel)
             if len(chosen) == n_regressions:
                 break
         sizes = rng.permutation(np.resize(REGRESSION_SIZES, len(chosen)))
-        volume = _ticket_volume(world)
-        for rel, size in zip(sorted(chosen, key=lambda r: r.ts), sizes, strict=True):
-            start = rel.ts + float(rng.uniform(5.0, 30.0)) * 60
-            end = start + float(rng.uniform(3.0, 8.0)) * _H
-            share = float(rng.uniform(0.5, 0.9))
-            affected = np.flatnonzero(rng.random(world.n_accounts - 1) < share)
-            drawn = rel.features[int(rng.integers(len(rel.features)))]
-            busiest = max(rel.features, key=lambda f: world.feature_weight[world.features.index(f)])
-            q = float(volume[affected].sum() / volume[:-1].sum())  # affected accounts' share of tickets
-            options = [(drawn, float(size))] + [(busiest, float(s)) for s in REGRESSION_SIZES if s >= size]
-            fair = [(f, s) for f, s in options if _evidence(world, f, q, s, start, end) >= MIN_EVIDENCE_NATS]
-            if not fair:
-                continue  # too quiet a feature for any size: the release ships benign
-            feature, size = fair[0]
-            incidents.append(Incident(
-                "regression", start, end, feature=feature, release=rel.version, size=size,
-                details={"affected_share": share, "affected": affected.tolist()},
-            ))  # fmt: skip
-            regression_releases.add(rel.version)
+        chosen.sort(key=lambda r: r.ts)
+        regressions = [_regression(world, rng, rel, float(s)) for rel, s in zip(chosen, sizes, strict=True)]
+        if order and not any(regressions):
+            # A small world where every drawn regression was too quiet: the first release that can
+            # carry the largest size does.
+            regressions = [next(filter(None, (_regression(world, rng, rel, max(REGRESSION_SIZES))
+                                              for rel in order)), None)]  # fmt: skip
+        for incident in filter(None, regressions):
+            incidents.append(incident)
+            regression_releases.add(incident.release)
     for rel in releases:
         if rel.version not in regression_releases:
             incidents.append(Incident("benign_release", rel.ts, rel.ts + 6 * _H, release=rel.version,
@@ -175,6 +168,25 @@ def plan_incidents(world: World) -> Plan:
         _plan_accounts(world, rng, warmup, late_weekdays, incidents)
     incidents.sort(key=lambda i: (i.start, i.kind))
     return Plan(releases=releases, incidents=incidents)
+
+
+def _regression(world: World, rng: np.random.Generator, rel: Release, size: float) -> Incident | None:
+    """A regression of ``rel`` of about ``size``, on a feature loud enough for it (None if none is)."""
+    start = rel.ts + float(rng.uniform(5.0, 30.0)) * 60
+    end = start + float(rng.uniform(3.0, 8.0)) * _H
+    share = float(rng.uniform(0.5, 0.9))
+    affected = np.flatnonzero(rng.random(world.n_accounts - 1) < share)
+    drawn = rel.features[int(rng.integers(len(rel.features)))]
+    busiest = max(rel.features, key=lambda f: world.feature_weight[world.features.index(f)])
+    volume = _ticket_volume(world)
+    q = float(volume[affected].sum() / volume[:-1].sum())  # affected accounts' share of tickets
+    options = [(drawn, size)] + [(busiest, float(s)) for s in REGRESSION_SIZES if s >= size]
+    fair = [(f, s) for f, s in options if _evidence(world, f, q, s, start, end) >= MIN_EVIDENCE_NATS]
+    if not fair:
+        return None  # too quiet a feature for any size: the release ships benign
+    feature, size = fair[0]
+    return Incident("regression", start, end, feature=feature, release=rel.version, size=size,
+                    details={"affected_share": share, "affected": affected.tolist()})  # fmt: skip
 
 
 def _ticket_volume(world: World) -> np.ndarray:

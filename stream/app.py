@@ -15,8 +15,12 @@ import faust
 from faust.types import TP, ConsumerT, EventT
 from prometheus_client import CollectorRegistry
 
+from detectors.engine import DetectionEngine
+from schemas.alerts import ALERT_KINDS
+from stream.alerts import cloudevent_headers, topic_for
 from stream.config import KafkaSettings, Settings
 from stream.counters import DeadLetterLog, EventCounters, Tally, resume_offsets
+from stream.detection import DetectingSink
 from stream.ingest import RecordHandler
 from stream.metrics import WorkerMetrics
 from stream.ordering import PartitionOrder
@@ -100,10 +104,24 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         INGEST_STATE_TABLE, partitions=partitions, help="Counts and dead letters by source partition."
     )
     counters, dead_letters = EventCounters(app.ingest_state), DeadLetterLog(app.ingest_state)
+    detection = DetectingSink(counters, DetectionEngine(allowed_lateness=worker.allowed_lateness))
+    alert_topics = {
+        kind: app.topic(
+            topic_for(kind, settings.topics.alert_prefix),
+            key_serializer=RAW,
+            value_serializer=RAW,
+            partitions=partitions,
+        )
+        for kind in ALERT_KINDS
+    }
     registry = CollectorRegistry() if registry is None else registry
     handler = RecordHandler(
-        counters, WorkerMetrics(registry), dead_letters=dead_letters, max_event_bytes=worker.max_event_bytes
+        detection if worker.detect else counters,
+        WorkerMetrics(registry),
+        dead_letters=dead_letters,
+        max_event_bytes=worker.max_event_bytes,
     )
+    alert_source = f"spikewatch/{worker.app_id}"
 
     order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}))  # TP equals (topic, partition)
 
@@ -124,6 +142,11 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
             await delivery  # acknowledged by the broker before it is noted as sent
             handler.published(letter)
+        for alert in detection.take():
+            headers = cloudevent_headers(alert, source=alert_source)
+            topic = alert_topics[alert.kind]
+            await topic.send(key=alert.dedup_key.encode(), value=alert.to_json(), headers=headers)
+            handler.metrics.observe_alert(alert.kind, alert.status, alert.severity)
         await _drain_changelog(app)
 
     @app.agent(events_topic, name="ingest")
@@ -137,6 +160,9 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         # Only consumed topics are declared by Faust; create this one with the configured partitions
         # rather than leave it to the broker's auto-create defaults on the first rejection.
         await dead_letter_topic.maybe_declare()
+        if worker.detect:
+            for topic in alert_topics.values():
+                await topic.maybe_declare()
 
     register_endpoints(app, registry, counters, dead_letters)
     return app

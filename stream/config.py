@@ -149,6 +149,10 @@ class WorkerSettings(_Section):
     state_dir: Path = Path(".spikewatch-state")
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     max_event_bytes: int = Field(65536, ge=64)
+    detect: bool = Field(True, description="Run the detection engine and publish alerts.")
+    allowed_lateness: float = Field(
+        600.0, ge=0, le=86_400, description="Seconds an event may lag the latest event time and be used."
+    )
     session_timeout: float = Field(
         30.0,
         ge=6,

@@ -92,6 +92,18 @@ class WorkerMetrics:
             buckets=LAG_BUCKETS,
             registry=registry,
         )
+        self.alerts_emitted = Counter(
+            "spikewatch_alerts_emitted",
+            "Alert emissions published, by kind and status (firing, updated, resolved).",
+            ["kind", "status"],
+            registry=registry,
+        )
+        self.open_alerts = Gauge(
+            "spikewatch_open_alerts",
+            "Alerts fired and not yet resolved by this worker, by kind and severity.",
+            ["kind", "severity"],
+            registry=registry,
+        )
         self.last_event_time = Gauge(
             "spikewatch_last_event_timestamp_seconds",
             "Event time of the most recent valid event, Unix seconds.",
@@ -113,6 +125,14 @@ class WorkerMetrics:
         if event_time > self._latest_event_time:
             self._latest_event_time = event_time
             self.last_event_time.set(event_time)
+
+    def observe_alert(self, kind: str, status: str, severity: str) -> None:
+        """Count one alert emission and keep the gauge of open alerts by kind and severity current."""
+        self.alerts_emitted.labels(kind=kind, status=status).inc()
+        if status == "firing":
+            self.open_alerts.labels(kind=kind, severity=severity).inc()
+        elif status == "resolved":
+            self.open_alerts.labels(kind=kind, severity=severity).dec()
 
     def observe_invalid(self, reason: str) -> None:
         """Count one rejected record by its rejection ``reason``."""

@@ -142,8 +142,10 @@ def test_a_holiday_does_not_page_nor_does_the_busy_day_after():
     assert drive(BreadthSpikeDetector(on_window=reports.append), world.events()) == []
     holiday_noon = [r for r in reports if r.start == MONDAY + 2 * DAY + 12 * 3600]
     normal_noon = [r for r in reports if r.start == MONDAY + 1 * DAY + 12 * 3600]
-    assert holiday_noon[0].active_accounts < normal_noon[0].active_accounts / 3
-    assert holiday_noon[0].expected < normal_noon[0].expected / 2
+    # Usage that falls is not a gap: the expectation follows it down, to a floor near its seasonal level
+    # (usage that stalls takes an hour to be told from a gap).
+    assert holiday_noon[0].active_accounts < normal_noon[0].active_accounts
+    assert not holiday_noon[0].gap
 
 
 def test_nights_and_a_weekend_then_monday_morning_do_not_page():
