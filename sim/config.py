@@ -60,7 +60,7 @@ class SimConfig:
     features: int = 20
     start: str = "2026-03-02T00:00:00Z"
     tickets_per_account_day: float = 2.5
-    usage_per_seat_hour: float = 4.0
+    usage_per_seat_hour: float = 16.0
     usage_interval_hours: int = 1
     usage_per_feature: bool = False
     profile_interval_days: int = 1

@@ -12,7 +12,7 @@ import typer
 
 from schemas.alerts import ALERT_KINDS, Alert
 
-__all__ = ["format_alert", "register"]
+__all__ = ["consume_alerts", "format_alert", "register"]
 
 _STYLE = {"firing": "bold red", "updated": "yellow", "resolved": "green"}
 
@@ -68,7 +68,7 @@ def format_alert(alert: Alert) -> str:
     return f"{when} [{style}]{alert.status.upper():8}[/] {alert.kind}{page} {alert.summary}{tail}"
 
 
-async def _consume(settings, *, kinds: list[str], from_beginning: bool, follow: bool, on_alert) -> int:
+async def consume_alerts(settings, *, kinds: list[str], from_beginning: bool, follow: bool, on_alert) -> int:
     from aiokafka import AIOKafkaConsumer
 
     prefix = re.escape(settings.topics.alert_prefix)
@@ -139,7 +139,7 @@ def tail(
     console.print(f"[dim]following {prefix}* on {bootstrap} (Ctrl-C stops)[/]")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            _consume(settings, kinds=kinds, from_beginning=from_beginning, follow=True, on_alert=show)
+            consume_alerts(settings, kinds=kinds, from_beginning=from_beginning, follow=True, on_alert=show)
         )
 
 
@@ -163,7 +163,7 @@ def list_open(
     book = OpenAlerts()
     console = Console(highlight=False)
     asyncio.run(
-        _consume(settings, kinds=_check_kinds(kind), from_beginning=True, follow=False,
+        consume_alerts(settings, kinds=_check_kinds(kind), from_beginning=True, follow=False,
                  on_alert=lambda alert, _problem: alert is not None and book.apply(alert))
     )  # fmt: skip
     for alert in book.open():
