@@ -128,6 +128,8 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     @app.on_partitions_revoked.connect
     async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
         order.forget()  # other workers may move these partitions on before they come back
+        for tp in revoked:
+            detection.merge.forget((tp.topic, tp.partition))
 
     async def ingest_one(event: EventT) -> None:
         message = event.message
@@ -137,6 +139,9 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             await app.consumer.seek(message.tp, seek_back)
             return
         coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+        highwater = app.consumer.highwater(message.tp)
+        caught_up = highwater is not None and message.offset + 1 >= highwater
+        detection.position(message.topic, message.partition, caught_up=caught_up)
         letter = handler.handle(event.value, **coordinates)
         if letter is not None:
             delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())

@@ -24,6 +24,8 @@ False
 True
 >>> sink.take()
 []
+>>> len(sink.merge)   # no partition is known to lag, so the event went straight to the engine
+0
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from detectors.engine import DetectionEngine
 from schemas.alerts import Alert
 from schemas.events import Event
 from stream.ingest import EventSink
+from stream.merge import PartitionMerge
 
 __all__ = ["DetectingSink"]
 
@@ -39,16 +42,27 @@ __all__ = ["DetectingSink"]
 class DetectingSink:
     """Count each new event with ``counters``, then run ``engine`` on it and keep its alerts."""
 
-    def __init__(self, counters: EventSink, engine: DetectionEngine) -> None:
+    def __init__(
+        self, counters: EventSink, engine: DetectionEngine, merge: PartitionMerge | None = None
+    ) -> None:
         self.counters = counters
         self.engine = engine
+        self.merge = PartitionMerge() if merge is None else merge
         self._pending: list[Alert] = []
+        self._caught_up: dict[tuple[str, int], bool] = {}
+
+    def position(self, topic: str, partition: int, *, caught_up: bool) -> None:
+        """Tell whether the reader of ``topic``/``partition`` has read all the broker holds."""
+        self._caught_up[(topic, partition)] = caught_up
 
     def handle(self, event: Event, *, topic: str, partition: int, offset: int) -> bool:
         """Apply ``event``; False if the counters had already applied this record (not detected again)."""
         if not self.counters.handle(event, topic=topic, partition=partition, offset=offset):
             return False
-        self._pending.extend(self.engine.process(event))
+        key = (topic, partition)
+        self.merge.push(key, event.ts, event, caught_up=self._caught_up.get(key, True))
+        for ready in self.merge.pop_ready():
+            self._pending.extend(self.engine.process(ready))
         return True
 
     def take(self) -> list[Alert]:
