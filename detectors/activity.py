@@ -17,8 +17,11 @@ import math
 
 from river import stats
 
-__all__ = ["ActivityTracker", "HourlyProfile", "hour_of_week"]
+__all__ = ["SETTLING", "ActivityTracker", "HourlyProfile", "hour_of_week"]
 
+#: Seconds after the stream's first usage during which every account seen counts as already there
+#: (a small account may log in only once a day).
+SETTLING = 86_400.0
 _WEEK_ORIGIN = 3 * 86_400.0  # 1970-01-01 was a Thursday: shift so that slot 0 is Monday 00:00 UTC
 
 
@@ -61,7 +64,9 @@ class ActivityTracker:
     __slots__ = (
         "_accounts_in_bucket",
         "_events_in_bucket",
+        "_first_bucket",
         "_last_bucket",
+        "_origin",
         "_max_bucket",
         "active_horizon",
         "bucket",
@@ -81,6 +86,8 @@ class ActivityTracker:
         self.active_horizon = float(active_horizon)
         self.idle_horizon = float(idle_horizon)
         self._last_bucket: dict[str, int] = {}
+        self._first_bucket: dict[str, int] = {}  # bucket of an account's first usage (since eviction)
+        self._origin: int | None = None  # first bucket of the stream
         self._accounts_in_bucket: dict[int, int] = {}
         self._events_in_bucket: dict[int, int] = {}
         self._max_bucket = -(2**62)
@@ -95,6 +102,10 @@ class ActivityTracker:
         if count <= 0:
             return
         old = self._last_bucket.get(account_id)
+        if old is None:
+            self._first_bucket[account_id] = b
+            if self._origin is None:
+                self._origin = b
         if old is None or b > old:
             self._last_bucket[account_id] = b
             per_bucket = self._accounts_in_bucket
@@ -108,6 +119,17 @@ class ActivityTracker:
         per_bucket = self._accounts_in_bucket
         return sum(per_bucket.get(b, 0) for b in range(low, self._max_bucket + 1))
 
+    def first_seen(self, account_id: str) -> float | None:
+        """Start of the bucket of the account's first usage, if it appeared after the stream began.
+
+        Accounts first seen within :data:`SETTLING` of the stream's first usage were there before it
+        (None): only accounts created while it runs (or back after being forgotten) have a first usage.
+        """
+        first = self._first_bucket.get(account_id)
+        if first is None or self._origin is None or (first - self._origin) * self.bucket < SETTLING:
+            return None
+        return first * self.bucket
+
     def usage_events_between(self, start: float, end: float) -> int:
         """Usage events (any count, including zero) with event time in ``[start, end)``."""
         events = self._events_in_bucket
@@ -120,6 +142,7 @@ class ActivityTracker:
         stale = [a for a, b in self._last_bucket.items() if b < idle_before]
         for account_id in stale:
             b = self._last_bucket.pop(account_id)
+            self._first_bucket.pop(account_id, None)
             self._accounts_in_bucket[b] -= 1
         self._accounts_in_bucket = {b: n for b, n in self._accounts_in_bucket.items() if n > 0}
         events_before = int((now - 2 * self.active_horizon) // self.bucket)

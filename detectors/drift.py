@@ -213,6 +213,7 @@ class FeatureDriftDetector(Detector):
         for st in self._features.values():
             mine, others = st.day_mine, st.day_others
             st.day_mine = st.day_others = st.day_gain = 0.0
+            st.day_ceiling = None
             if others < self.min_others:  # too few other tickets to say what is usual that day
                 continue
             used = True
@@ -233,7 +234,10 @@ class FeatureDriftDetector(Detector):
         llr = st.log_likelihood_ratio(mine, others, self.ratio, self.confidence_z)
         llr = max(-self.z_cap - st.day_gain, min(self.z_cap - st.day_gain, llr))
         st.day_gain += llr
-        st.cusum = max(0.0, st.cusum + llr)
+        if st.day_ceiling is None:
+            st.day_ceiling = st.cusum + self.z_cap
+        # The cap bounds the day's rise, not its net: a quiet morning must not make room for a spike.
+        st.cusum = max(0.0, min(st.day_ceiling, st.cusum + llr))
         if st.cusum == 0.0:
             st.since = None
         elif st.since is None:

@@ -101,7 +101,12 @@ class Exposure:
                 profile.update(start, live)
             for profile in self._usage_profiles:
                 profile.update(start, usage_events)
-        return active, self.rhythm.correction(start), gap
+        return active, self.rhythm.correction((start + end) / 2.0), gap
+
+    def is_new_account(self, account_id: str, ts: float, horizon: float) -> bool:
+        """Whether the account first used the product less than ``horizon`` seconds before ``ts``."""
+        first = self._activity.first_seen(account_id)
+        return first is not None and ts - first < horizon
 
     def active_now(self, ts: float) -> int:
         """Active accounts for windows still open at ``ts``: the larger of the live and the seasonal

@@ -19,7 +19,8 @@ start is the alarming arm's excursion start, the CUSUM change-point estimate.
 **Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon``, an alarm
 needs ``min_accounts`` distinct accounts since its excursion began, and no single account may carry
 it (without its tickets the evidence must still reach half the threshold): one account's flood
-cannot page, it is :class:`~detectors.flood.AccountFloodDetector`'s job.
+cannot page, it is :class:`~detectors.flood.AccountFloodDetector`'s job. Accounts in their first
+``new_account_horizon`` (onboarding: many tickets on the setup features for days) are not counted.
 
 **Cold start.** A feature may alert once ``warmup_windows`` windows and ``warmup_tickets`` tickets
 of it were learnt and the rhythm correction has learnt as many windows (``cold_features`` lists the
@@ -125,6 +126,9 @@ class BreadthSpikeDetector(Detector):
         Features (and accounts in the activity tracker) idle this long are forgotten.
     release_lookback
         Seconds before an incident in which a release touching the feature is a suspect.
+    new_account_horizon
+        Tickets of an account created less than this long ago (first usage after the stream's first
+        day) are left out: a new customer files many tickets while setting up, on a few features.
     early
         Also test the windows not yet closed by the watermark, to page without waiting for the
         allowed lateness.
@@ -178,6 +182,7 @@ class BreadthSpikeDetector(Detector):
         gap_fraction: float = 0.05,
         idle_horizon: float = 14 * 86_400.0,
         release_lookback: float = 6 * 3600.0,
+        new_account_horizon: float = 7 * 86_400.0,
         early: bool = True,
         on_window: Callable[[WindowReport], Any] | None = None,
     ):
@@ -213,6 +218,8 @@ class BreadthSpikeDetector(Detector):
             raise ValueError(f"gap_fraction must be in [0, 1), got {gap_fraction!r}")
         if not idle_horizon >= active_horizon:
             raise ValueError(f"idle_horizon must be >= active_horizon, got {idle_horizon!r}")
+        if not new_account_horizon >= 0:
+            raise ValueError(f"new_account_horizon must be >= 0, got {new_account_horizon!r}")
         if not release_lookback > 0:
             raise ValueError(f"release_lookback must be > 0, got {release_lookback!r}")
         self.window = float(window)
@@ -233,6 +240,7 @@ class BreadthSpikeDetector(Detector):
         self.gap_fraction = float(gap_fraction)
         self.idle_horizon = float(idle_horizon)
         self.release_lookback = float(release_lookback)
+        self.new_account_horizon = float(new_account_horizon)
         self.early = bool(early)
         self.on_window = on_window
 
@@ -245,7 +253,7 @@ class BreadthSpikeDetector(Detector):
                                   _ACTIVE_FLOOR)  # fmt: skip
         self._dirty: set[str] = set()  # features with tickets since the last early look
         self._releases = ReleaseIndex(lookback=self.release_lookback)
-        self._windows_meta: dict[int, tuple[int, float, bool]] = {}  # window -> (active, correction, gap)
+        self._windows_meta: dict[int, tuple[int, float, bool, bool]] = {}  # (active, correction, gap, guessed)
         self._next_window: int | None = None  # the oldest window not closed yet
         self._first_window: int | None = None  # oldest window seen before the clock started
         self._last_evict = float("-inf")
@@ -276,6 +284,8 @@ class BreadthSpikeDetector(Detector):
         w = int(ts // self.window)
         if self._next_window is not None and w < self._next_window:
             return  # its window is closed already: too late to count
+        if self._exposure.is_new_account(ticket.account_id, ts, self.new_account_horizon):
+            return  # setting up: an onboarding customer's questions say nothing about a release
         state = self._features.get(ticket.feature)
         if state is None:
             state = self._features[ticket.feature] = FeatureState(self.shifts)
@@ -331,7 +341,12 @@ class BreadthSpikeDetector(Detector):
     def _close(self, w: int) -> list:
         start, end = w * self.window, (w + 1) * self.window
         active, correction, gap = self._exposure.close(start, end)
-        self._windows_meta[w] = (active, correction, gap)
+        # A window whose rhythm correction was a guess (the first Saturday looks like a weekday) teaches
+        # the rhythm, not the rates: learning "a quarter of the tickets expected" as the rate would
+        # leave every feature underestimated for days after the first weekend.
+        rhythm = self._exposure.rhythm
+        guessed = rhythm.windows > 0 and not rhythm.knows((w + 0.5) * self.window)
+        self._windows_meta[w] = (active, correction, gap, guessed)
 
         alerts = []
         for feature in sorted(self._features):
@@ -432,7 +447,7 @@ class BreadthSpikeDetector(Detector):
             head = max(state.windows, default=-1)
             if head < self._next_window:
                 continue
-            correction = self._exposure.rhythm.correction(head * self.window)
+            correction = self._exposure.rhythm.correction((head + 0.5) * self.window)
             estimate = max(self._upper_rate(state) * live * correction, self.min_expected)
             opened = list(range(self._next_window, head + 1))
             counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
@@ -503,7 +518,7 @@ class BreadthSpikeDetector(Detector):
         meta = self._windows_meta.pop(w, None)
         if meta is None:
             return
-        active, correction, gap = meta
+        active, correction, gap, guessed = meta
         observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
         learnt: list[tuple[FeatureState, int]] = []
         for state in self._features.values():
@@ -521,8 +536,11 @@ class BreadthSpikeDetector(Detector):
                 predicted_total += state.rate() * active
                 corrected_total += state.rate() * active * correction
         # A lull across all features (a holiday: accounts still log in, few write in) is not any
-        # feature's baseline: learning it would make the next ordinary day look like a spike.
-        if self._exposure.lull(observed_total, corrected_total):
+        # feature's baseline: learning it would make the next ordinary day look like a spike. Against a
+        # guessed correction nothing can be told: the rhythm learns, the rates do not.
+        if guessed:
+            learnt = []
+        elif self._exposure.lull(observed_total, corrected_total):
             return
         for state, observed in learnt:
             state.learn(observed, active * correction, 1.0 - self.fading_factor)

@@ -9,15 +9,21 @@ Examples
 --------
 >>> rhythm = TicketRhythm()
 >>> monday_9 = 1_772_409_600.0 + 9 * 3600
->>> rhythm.correction(monday_9)
+>>> rhythm.correction(monday_9 + 1800)
 1.0
 >>> for _ in range(12):
 ...     rhythm.learn(monday_9, observed=20.0, predicted=10.0)
->>> round(rhythm.correction(monday_9), 2), rhythm.windows
+>>> round(rhythm.correction(monday_9 + 1800), 2), rhythm.windows  # the slot's midpoint
 (2.0, 12)
+>>> round(rhythm.correction(monday_9 + 3600), 2)  # halfway to the next slot, still at 1
+1.5
+>>> rhythm.knows(monday_9 + 86_400), rhythm.knows(monday_9 + 5 * 86_400)  # Tuesday, Saturday
+(True, False)
 """
 
 from __future__ import annotations
+
+import math
 
 from detectors.activity import hour_of_week
 
@@ -42,7 +48,23 @@ class TicketRhythm:
         self.windows = 0
 
     def correction(self, ts: float) -> float:
-        """Multiplier of the expected tickets at epoch second ``ts``."""
+        """Multiplier of the expected tickets at epoch second ``ts`` (pass a window's midpoint).
+
+        Each slot holds its hour's average; between hour midpoints the correction is interpolated
+        linearly, because the rhythm moves within the hour (the morning rise and the evening fall
+        change the rate by a third in an hour) and an hour's average underestimates one end of it.
+        """
+        x = ts / 3600.0 - 0.5
+        hour = math.floor(x)
+        before, after = self._slot(hour * 3600.0), self._slot((hour + 1) * 3600.0)
+        return before + (x - hour) * (after - before)
+
+    def knows(self, ts: float) -> bool:
+        """Whether the hour of day (of a weekday or of a weekend) of ``ts`` was learnt at all: until
+        it was, its correction is a guess (the first Saturday is taken for a weekday)."""
+        return self._by_day.get(_day_type_hour(hour_of_week(ts)), (0.0, 0.0))[1] >= RHYTHM_PRIOR
+
+    def _slot(self, ts: float) -> float:
         how = hour_of_week(ts)
         observed, predicted = self._by_day.get(_day_type_hour(how), (0.0, 0.0))
         by_day = (observed + RHYTHM_PRIOR) / (predicted + RHYTHM_PRIOR)

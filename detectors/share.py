@@ -35,8 +35,8 @@ class FeatureShare:
     True
     """
 
-    __slots__ = ("cusum", "day_gain", "day_mine", "day_others", "days", "fed", "last_alert", "mine", "others",
-                 "recent", "since")  # fmt: skip
+    __slots__ = ("cusum", "day_ceiling", "day_gain", "day_mine", "day_others", "days", "fed", "last_alert",
+                 "mine", "others", "recent", "since")  # fmt: skip
 
     def __init__(self) -> None:
         self.mine = 0.0  # exponentially weighted tickets on this feature ...
@@ -50,6 +50,7 @@ class FeatureShare:
         self.day_mine = 0.0  # today's tickets, burst hours left out ...
         self.day_others = 0.0
         self.day_gain = 0.0  # ... and the evidence today has added so far
+        self.day_ceiling: float | None = None  # highest the CUSUM may reach today
 
     def base(self) -> float:
         """Usual tickets on this feature per ticket on the others."""

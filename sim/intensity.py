@@ -121,6 +121,16 @@ class TrueIntensity:
         base = np.repeat(self._hourly[f] / 60.0, 60)
         return base + self._extras(f, minutes, frozenset({"regression", "flood"}) - set(exclude))
 
+    def regression_minute_counts(self, incident_index: int) -> np.ndarray:
+        """Expected extra tickets in every minute of the stream from regression ``incident_index`` alone."""
+        inc, _f, extra = self._regressions[incident_index]
+        minutes = np.arange(self.world.config.hours * 60)
+        t = self._t0 + (minutes + 0.5) * 60.0
+        on = (t >= inc.start) & (t < inc.end)
+        out = np.zeros(len(minutes), dtype=float)
+        out[on] = extra[minutes[on] // 60] / 60.0
+        return out
+
     def incident_ratio(self, incident_index: int) -> float:
         """Mean ratio of the true rate with to without regression ``incident_index`` over its span."""
         inc, f, extra = self._regressions[incident_index]

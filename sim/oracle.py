@@ -136,7 +136,10 @@ def run_oracle(intensity: TrueIntensity, observed: np.ndarray, replicas: int = 8
         ratio = intensity.incident_ratio(k)
         h = calibrate_threshold(noise, baseline, ratio, days, budget_per_30_days)
         f = world.features.index(inc.feature)
-        lam0 = intensity.minute_counts(inc.feature, exclude=("regression",))
+        # The baseline is everything but this regression: another regression of the same feature
+        # days earlier is part of what the oracle knows, or its excess would hold one long excursion
+        # open until this one and the oracle (one alarm per excursion) could not alarm again.
+        lam0 = intensity.minute_counts(inc.feature) - intensity.regression_minute_counts(k)
         alarms = cusum_alarms(cusum(observed[f], lam0, ratio), h)
         # An alarm at minute m is raised when minute m closes.
         alarm_ts = world.config.start_ts + (alarms + 1) * 60.0

@@ -35,9 +35,9 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    seed: Annotated[int, typer.Option(help="Simulation seed: the same seed plays the same story.")] = 7,
-    days: Annotated[int, typer.Option(min=8, help="Days of simulated history (a week is warm-up).")] = 12,
-    accounts: Annotated[int, typer.Option(min=10, help="Simulated accounts.")] = 150,
+    seed: Annotated[int, typer.Option(help="Simulation seed: the same seed plays the same story.")] = 2,
+    days: Annotated[int, typer.Option(min=8, help="Days of simulated history (a week is warm-up).")] = 14,
+    accounts: Annotated[int, typer.Option(min=10, help="Simulated accounts.")] = 300,
     web_port: Annotated[int, typer.Option(help="Port of the worker's /metrics and /healthz.")] = 6066,
     until_regression: Annotated[
         bool, typer.Option("--until-regression", help="Stop by itself once a regression has paged.")

@@ -1,6 +1,6 @@
 import pytest
 
-from detectors.activity import ActivityTracker, HourlyProfile, hour_of_week
+from detectors.activity import SETTLING, ActivityTracker, HourlyProfile, hour_of_week
 
 MONDAY = 1_772_409_600.0  # 2026-03-02 00:00 UTC
 
@@ -80,3 +80,14 @@ def test_hour_of_day_profile_pools_the_days_of_the_week():
 def test_bad_profile_arguments_are_rejected(kwargs, name):
     with pytest.raises(ValueError, match=name):
         HourlyProfile(**kwargs)
+
+
+def test_only_accounts_created_after_the_first_day_have_a_first_usage():
+    tracker = ActivityTracker(bucket=300, active_horizon=3600)
+    tracker.observe("old", 1_000.0, 1)
+    tracker.observe("late-riser", 1_000.0 + 0.5 * SETTLING, 1)
+    tracker.observe("new", 1_000.0 + 2 * SETTLING, 1)
+    tracker.observe("new", 1_000.0 + 3 * SETTLING, 1)
+    assert tracker.first_seen("old") is None and tracker.first_seen("late-riser") is None
+    assert tracker.first_seen("unknown") is None
+    assert 1_000.0 + 2 * SETTLING - 300 < tracker.first_seen("new") <= 1_000.0 + 2 * SETTLING

@@ -96,6 +96,23 @@ def test_one_hour_spike_is_not_a_drift():
     assert run(FeatureDriftDetector(), stream(extra=regression)) == []
 
 
+def test_a_quiet_morning_leaves_no_room_for_an_afternoon_surge():
+    # The day's cap bounds how far the CUSUM rises in a day, not the day's net evidence: login files
+    # nothing until 14:00, then a surge far above its share (spike filter off) may add z_cap at most.
+    day = 16
+    noon = MONDAY + day * DAY + 14 * 3600
+
+    def surge(d):
+        if d != day:
+            return []
+        return [(noon + k * 240, f"acc-{k % 150:03d}", "login") for k in range(60)]
+
+    events = [e for e in stream(extra=surge)
+              if not (e.type == "ticket" and e.feature == "login" and MONDAY + day * DAY <= e.ts < noon)]
+    det = FeatureDriftDetector(z_cap=2.0, threshold=3.5, spike_z=1e9)
+    assert [a.evidence["since"] for a in run(det, events) if a.feature == "login"] == []
+
+
 def test_one_account_flood_is_not_a_drift():
     def flood(day):
         if day not in (15, 16, 17):

@@ -136,6 +136,24 @@ def test_single_account_flood_is_not_a_regression():
     assert drive(BreadthSpikeDetector(), World(flood=flood).events()) == []
 
 
+def test_a_new_accounts_setup_tickets_are_not_counted():
+    world, newcomer = World(), "acct-new"
+    events = world.events()
+    for k in range(24):  # created on Wednesday: logs in and asks about export for two hours
+        ts = WEDNESDAY_11 + k * WINDOW
+        events.append(UsageEvent(account_id=newcomer, count=5, time=ts))
+        events += [TicketEvent(ticket_id=f"N-{k}-{j}", account_id=newcomer, feature="export", time=ts + j)
+                   for j in range(3)]  # fmt: skip
+    events.sort(key=lambda e: e.ts)
+
+    def export_tickets(**kwargs) -> int:
+        windows: list[WindowReport] = []
+        drive(BreadthSpikeDetector(on_window=windows.append, **kwargs), events)
+        return sum(w.tickets for w in windows if w.feature == "export" and w.start >= WEDNESDAY_11)
+
+    assert export_tickets(new_account_horizon=0.0) - export_tickets() == 72
+
+
 def test_a_holiday_does_not_page_nor_does_the_busy_day_after():
     world = World(days=3.6, holiday=2)
     reports: list[WindowReport] = []
@@ -219,6 +237,7 @@ def test_idle_features_and_accounts_are_evicted():
         ({"fading_factor": 1.0}, "fading_factor"),
         ({"gap_fraction": 1.0}, "gap_fraction"),
         ({"active_horizon": 60}, "active_horizon"),
+        ({"new_account_horizon": -1.0}, "new_account_horizon"),
     ],
 )
 def test_bad_arguments_are_rejected(kwargs, name):
