@@ -77,3 +77,22 @@ def test_two_containers_do_not_share_state():
 def test_max_features_must_be_positive(registry):
     with pytest.raises(ValueError, match="max_features"):
         WorkerMetrics(registry, max_features=0)
+
+
+def test_alert_emissions_are_counted_and_open_alerts_follow_firing_and_resolution():
+    from prometheus_client import CollectorRegistry
+
+    from stream.metrics import WorkerMetrics
+
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry)
+    metrics.observe_alert("regression", "firing", "critical")
+    metrics.observe_alert("regression", "updated", "critical")
+    metrics.observe_alert("flood", "firing", "warning")
+    open_regressions = {"kind": "regression", "severity": "critical"}
+    assert registry.get_sample_value("spikewatch_open_alerts", open_regressions) == 1
+    updated = {"kind": "regression", "status": "updated"}
+    assert registry.get_sample_value("spikewatch_alerts_emitted_total", updated) == 1
+    metrics.observe_alert("regression", "resolved", "critical")
+    assert registry.get_sample_value("spikewatch_open_alerts", open_regressions) == 0
+    assert registry.get_sample_value("spikewatch_open_alerts", {"kind": "flood", "severity": "warning"}) == 1
