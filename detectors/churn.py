@@ -85,7 +85,7 @@ class SilentChurnDetector(Detector):
     def __init__(
         self,
         drop_ratio: float = 0.5,
-        threshold: float = 8.5,
+        threshold: float = 10.0,
         hour_cap: float = 2.0,
         fire_ratio: float = 0.75,
         noise_z: float = 1.5,
