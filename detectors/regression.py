@@ -253,7 +253,8 @@ class BreadthSpikeDetector(Detector):
                                   _ACTIVE_FLOOR)  # fmt: skip
         self._dirty: set[str] = set()  # features with tickets since the last early look
         self._releases = ReleaseIndex(lookback=self.release_lookback)
-        self._windows_meta: dict[int, tuple[int, float, bool, bool]] = {}  # (active, correction, gap, guessed)
+        # window -> (active accounts, rhythm correction, gap, correction guessed)
+        self._windows_meta: dict[int, tuple[int, float, bool, bool]] = {}
         self._next_window: int | None = None  # the oldest window not closed yet
         self._first_window: int | None = None  # oldest window seen before the clock started
         self._last_evict = float("-inf")

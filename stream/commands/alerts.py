@@ -5,23 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from schemas.alerts import ALERT_KINDS, Alert
+from stream.commands._options import ConfigOption, settings_or_exit
 
 __all__ = ["consume_alerts", "format_alert", "register"]
 
 _STYLE = {"firing": "bold red", "updated": "yellow", "resolved": "green"}
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config", "-c", help="TOML settings file (default: $SPIKEWATCH_CONFIG_FILE).", dir_okay=False
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -117,13 +110,8 @@ def tail(
     """Follow the alert topics and print every firing, update and resolution as it arrives (Ctrl-C stops)."""
     from rich.console import Console
 
-    from stream.config import ConfigError, load_settings
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(config)
     kinds = _check_kinds(kind)
     console = Console(highlight=False)
 
@@ -153,13 +141,8 @@ def list_open(
     from rich.console import Console
 
     from stream.alerts import OpenAlerts
-    from stream.config import ConfigError, load_settings
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(config)
     book = OpenAlerts()
     console = Console(highlight=False)
     asyncio.run(

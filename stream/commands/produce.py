@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from stream.commands._options import ConfigOption, settings_or_exit
+
 PRODUCE_HELP = (
     "Send each line of FILE (`-` for stdin) to the input topic, byte for byte.\n\n"
     "Invalid lines are sent too, so you can watch the worker dead-letter them. A line that is a JSON "
@@ -32,25 +34,15 @@ def produce(
         float | None,
         typer.Option("--rate", "-r", min=0.001, help="Send at most this many events per second."),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="TOML settings file (default: $SPIKEWATCH_CONFIG_FILE).", dir_okay=False
-        ),
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Send a JSONL file to Kafka."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from stream.config import ConfigError, load_settings
     from stream.producer import ensure_topic, produce_lines, records
 
-    try:
-        settings = load_settings(config)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(config)
     if file == "-":
         lines, total = sys.stdin.buffer, None
     else:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
+
+from stream.commands._options import ConfigOption, settings_or_exit
 
 CONFIG_HELP = (
     "Print the settings the worker would use: defaults, then the --config file, then SPIKEWATCH_* "
@@ -28,12 +29,7 @@ def register(app: typer.Typer) -> None:
 
 
 def show_config(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="TOML settings file (default: $SPIKEWATCH_CONFIG_FILE).", dir_okay=False
-        ),
-    ] = None,
+    config: ConfigOption = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Print as JSON or as a TOML file to start from.")
     ] = OutputFormat.json,
@@ -41,13 +37,9 @@ def show_config(
     """Print the effective settings, secrets masked."""
     import tomli_w
 
-    from stream.config import ConfigError, load_settings, masked_settings
+    from stream.config import masked_settings
 
-    try:
-        effective = masked_settings(load_settings(config))
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    effective = masked_settings(settings_or_exit(config))
     if output_format is OutputFormat.toml:
         typer.echo(tomli_w.dumps(effective), nl=False)
     else:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from stream.commands._options import ConfigOption, settings_or_exit
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 WORKER_HELP = (
@@ -25,12 +26,7 @@ def register(app: typer.Typer) -> None:
 
 
 def worker(
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="TOML settings file (default: $SPIKEWATCH_CONFIG_FILE).", dir_okay=False
-        ),
-    ] = None,
+    config: ConfigOption = None,
     web_port: Annotated[
         int | None,
         typer.Option(
@@ -45,16 +41,11 @@ def worker(
     import faust
 
     from stream.app import create_app
-    from stream.config import ConfigError, load_settings
 
     if loglevel.lower() not in LOG_LEVELS:
         raise typer.BadParameter(f"must be one of {', '.join(LOG_LEVELS)}", param_hint="--loglevel")
     overrides = {"worker": {"web_port": web_port}} if web_port is not None else {}
-    try:
-        settings = load_settings(config, **overrides)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
+    settings = settings_or_exit(config, **overrides)
     settings.worker.state_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
     # mode's Worker installs SIGINT/SIGTERM handlers that stop the app (flushing and committing).
     faust.Worker(create_app(settings), loglevel=loglevel.lower()).execute_from_commandline()
