@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip
 
-.PHONY: demo test install kafka-jars lint schemas clean
+.PHONY: demo test acceptance install kafka-jars lint schemas clean
 
 $(BIN)/spikewatch: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ demo: kafka-jars
 ## test: venv, packages, Kafka jars, then every test (the session fixture starts and stops Kafka)
 test: kafka-jars
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not acceptance"
+
+## acceptance: the detection engine's acceptance targets over tuning and held-out seeds (see README)
+acceptance: install
+	$(BIN)/pytest -m acceptance -rA tests/sim/test_acceptance.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,7 +4,9 @@ No real detector can beat it at the same false-alarm rate (CUSUM is optimal for 
 detector's latency is reported as a ratio to the oracle's. The statistic on per-minute counts ``x`` is
 ``S = max(0, S + x·log r − λ0·(r − 1))``; it alarms when ``S ≥ h`` and re-arms once ``S`` returns to 0
 (one alarm per excursion, like one page per incident). ``h`` is set on noise-only replicas so that
-alarms over all features stay within the false-page budget.
+alarms over all features stay within the false-page budget. Each regression's baseline is the true
+rate without that regression alone: an earlier regression of the same feature is known to the oracle,
+not an excursion that keeps it from alarming again.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Acceptance run of the whole detection engine against the issue's targets, over many seeds.
 
-Slow (about half a minute per seed): run with ``pytest -m slow tests/sim/test_acceptance.py``.
+Slow (about half a minute per seed): run with ``make acceptance``. Issue 4 is resolved only when all
+of this passes; until then ``make test`` leaves it out (marker ``acceptance``) and the README says
+where it stands.
 Seeds 1–5 are the ones detectors may be tuned on; 101–103 are held out.
 """
 
@@ -12,7 +14,7 @@ from sim.backtest import BacktestResult, run_backtest
 from sim.config import SimConfig
 from sim.scoring import CHURN_LEAD_TARGET
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 SEED_SETS = {"tuning": [1, 2, 3, 4, 5], "held_out": [101, 102, 103]}
 QUIET_TRAPS = {"flood", "benign_release", "holiday", "weekend", "gap"}
