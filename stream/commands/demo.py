@@ -40,7 +40,8 @@ def demo(
     accounts: Annotated[int, typer.Option(min=10, help="Simulated accounts.")] = 300,
     web_port: Annotated[int, typer.Option(help="Port of the worker's /metrics and /healthz.")] = 6066,
     until_regression: Annotated[
-        bool, typer.Option("--until-regression", help="Stop by itself once a regression has paged.")
+        bool,
+        typer.Option("--until-regression", help="Stop by itself once a planted bad release has paged."),
     ] = False,
     timeout: Annotated[
         float | None, typer.Option(help="Stop by itself after this many seconds (for scripts).")
@@ -106,6 +107,7 @@ async def _play(console, env: dict[str, str], *, seed: int, days: int, accounts:
     settings = load_settings(environ=env)
     console.print(f"[bold]3.[/] simulating {days} days of {accounts} accounts (seed {seed})…")
     sim = simulate(SimConfig(seed=seed, days=days, accounts=accounts))
+    planted = {(i.feature, i.release) for i in sim.labels.of_kind("regression")}
     for incident in sim.labels.of_kind("regression"):
         when = time.strftime("%a %d %b %H:%M", time.gmtime(incident.start))
         console.print(f"   planted: release [bold]{incident.release}[/] breaks [bold]{incident.feature}[/] "
@@ -117,7 +119,8 @@ async def _play(console, env: dict[str, str], *, seed: int, days: int, accounts:
             console.print(f"[dim]{problem}[/]")
             return
         console.print(format_alert(alert))
-        if alert.kind == "regression" and alert.status == "firing":
+        is_page = alert.kind == "regression" and alert.status == "firing"
+        if is_page and (alert.feature, alert.release) in planted:
             regression_paged.set()
 
     topic = settings.topics.input[0]

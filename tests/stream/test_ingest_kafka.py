@@ -48,7 +48,7 @@ def _expected_counts(data: LabelledInput) -> dict:
 def _settled(worker: WorkerProcess, expected: dict) -> dict | None:
     """Counts once they equal ``expected`` (or the last seen when they never do)."""
     keys = ("by_type", "by_feature", "dead_letters")
-    return worker.wait_for(lambda seen: {key: seen[key] for key in keys} == expected, timeout=150)
+    return worker.wait_for(lambda seen: {key: seen[key] for key in keys} == expected, timeout=400)
 
 
 def _assert_dead_letters(
