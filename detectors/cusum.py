@@ -97,6 +97,17 @@ class CusumBank:
                 best, best_margin = (k, start), s / h
         return best
 
+    def peek_statistic(self, windows: Iterable[tuple[int, float, float]]) -> float:
+        """The largest arm statistic after adding ``(window, count, expected)`` triples, without change."""
+        pending = list(windows)
+        best = 0.0
+        for k, (r, log_r) in enumerate(zip(self.shifts, self._log, strict=True)):
+            s = self._stats[k]
+            for _window, count, expected in pending:
+                s = max(0.0, s + count * log_r - expected * (r - 1.0))
+            best = max(best, s)
+        return best
+
     def reset(self) -> None:
         """Forget every excursion (after an incident)."""
         self._stats = [0.0] * len(self.shifts)

@@ -457,11 +457,11 @@ class BreadthSpikeDetector(Detector):
             opened = list(range(self._next_window, head + 1))
             counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
             covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
-            pending = zip(opened, counts, (estimate * c for c in covered), strict=True)
-            alarm = state.bank.peek(pending, thresholds)
-            alarm = self._alarm(state, alarm, head, estimate)
+            pending = list(zip(opened, counts, (estimate * c for c in covered), strict=True))
+            alarm = self._alarm(state, state.bank.peek(pending, thresholds), head, estimate)
             if alarm is not None:
-                alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark))
+                score = state.bank.peek_statistic(pending)  # what paged, not the closed windows' score
+                alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark, score=score))
         return alerts
 
     def _upper_rate(self, state: FeatureState) -> float:
@@ -488,7 +488,7 @@ class BreadthSpikeDetector(Detector):
 
     def _open(
         self, feature: str, state: FeatureState, w: int, alarm: tuple[int, int, set], fallback: float,
-        at: float | None = None,
+        at: float | None = None, score: float | None = None,
     ) -> Any:
         _arm, first, accounts = alarm
         first = max(first, w - self._span + 1)
@@ -498,7 +498,7 @@ class BreadthSpikeDetector(Detector):
         incident = state.incident = RegressionIncident(f"regression:{feature}:{stamp}", first, start)
         incident.observed = sum(state.capped(v, self.max_per_account) for v in windows)
         incident.expected = sum(state.expected_of(v, fallback) for v in windows)
-        incident.score = max(state.bank.statistics)
+        incident.score = max(state.bank.statistics) if score is None else score
         incident.counted_through = w
         incident.accounts = accounts
         state.bank.reset()

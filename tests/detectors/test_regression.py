@@ -129,6 +129,9 @@ def test_large_regression_pages_before_its_windows_close():
     assert early.event_time < late.event_time
     assert early.event_time.timestamp() - WEDNESDAY_11 < 600  # less than the allowed lateness
     assert early.event_time >= early.started_at
+    # The score on the page is the evidence that paged, not the last closed window's.
+    assert early.score >= BreadthSpikeDetector().threshold
+    assert late.score >= BreadthSpikeDetector().threshold
 
 
 def test_single_account_flood_is_not_a_regression():
