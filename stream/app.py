@@ -70,6 +70,16 @@ class _IngestApp(faust.App):
             return committed
 
         consumer.seek_to_committed = seek_to_resume_offsets  # type: ignore[method-assign]
+
+        thread = consumer._thread  # type: ignore[attr-defined]
+
+        async def seek_on_consumer_thread(partition: TP, offset: int) -> None:
+            # Faust seeks from the caller's thread while aiokafka's fetcher runs on the consumer thread;
+            # a seek landing inside Fetcher.fetched_records crashed restarted workers with a KeyError
+            # (robinhood/aiokafka#19). Faust's own seek_wait goes through call_thread; so do these.
+            await thread.call_thread(thread.seek, partition, offset)
+
+        consumer._seek = seek_on_consumer_thread  # type: ignore[attr-defined]
         return consumer
 
 
