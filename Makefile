@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip
 
-.PHONY: demo test acceptance install kafka-jars lint schemas clean
+.PHONY: demo test acceptance install kafka-jars ops-tools lint schemas clean
 
 $(BIN)/spikewatch: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,21 @@ install: $(BIN)/spikewatch
 kafka-jars: install
 	$(BIN)/spikewatch kafka fetch
 
+# Real Prometheus (promtool) and Alertmanager (amtool) for the deploy/ tests, from Debian's packages.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+ops-tools:
+	@if command -v promtool >/dev/null && command -v amtool >/dev/null; then :; else \
+		echo "Installing prometheus and prometheus-alertmanager (Debian packages)..."; \
+		$(APT) install -y -q prometheus prometheus-alertmanager >/dev/null \
+		|| { $(APT) update -q >/dev/null && $(APT) install -y -q prometheus prometheus-alertmanager >/dev/null; }; \
+	fi
+
 ## demo: start an embedded Kafka, a worker and a simulated stream with a regression; Ctrl-C stops it all
 demo: kafka-jars
 	$(BIN)/spikewatch demo
 
-## test: venv, packages, Kafka jars, then every test (the session fixture starts and stops Kafka)
-test: kafka-jars
+## test: venv, packages, Kafka jars, Prometheus tools, then every test (the session fixture starts and stops Kafka)
+test: kafka-jars ops-tools
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not acceptance"
 

@@ -35,6 +35,7 @@ from schemas.events import (
     TicketEvent,
     UsageEvent,
 )
+from schemas.feedback import FEEDBACK_ADAPTER
 
 __all__ = ["DEFAULT_DIR", "build_schemas", "main", "render", "stale_files", "write_schemas"]
 
@@ -68,6 +69,8 @@ def build_schemas() -> dict[str, dict[str, Any]]:
     }
     union = EVENT_ADAPTER.json_schema(mode="validation")
     documents["event.schema.json"] = _decorate("event", "event (any type)", union)
+    feedback = FEEDBACK_ADAPTER.json_schema(mode="validation")
+    documents["feedback.schema.json"] = _decorate("feedback", "feedback (label, silence or action)", feedback)
     return dict(sorted(documents.items()))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stream.commands import alerts, demo, kafka, lab, produce, settings, worker
+from stream.commands import alerts, demo, feedback, kafka, lab, produce, settings, worker
 
 app = typer.Typer(
     name="spikewatch",
@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo, kafka, worker, produce, settings, lab, alerts):
+for module in (demo, kafka, worker, produce, settings, lab, alerts, feedback):
     module.register(app)
 
 

@@ -19,6 +19,7 @@ from schemas.parse import Rejection, parse_event
 
 T = 1772460300
 EXPECTED_FILES = {
+    "feedback.schema.json",
     "ticket.schema.json",
     "usage.schema.json",
     "release.schema.json",

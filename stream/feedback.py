@@ -1,0 +1,72 @@
+"""The feedback topic: people's labels, silences and customer-success actions, compacted by key.
+
+The topic is created with ``cleanup.policy=compact`` so that it keeps, forever and cheaply, the latest
+record per :func:`schemas.feedback.feedback_key`: a worker that starts (or restarts) reads it from the
+beginning and knows every label and silence still in force, and a label can be changed by sending
+another one under the same key.
+
+Examples
+--------
+>>> parse_duration("90m"), parse_duration("2h"), parse_duration("3d")
+(5400.0, 7200.0, 259200.0)
+>>> parse_duration("soon")
+Traceback (most recent call last):
+...
+ValueError: 'soon' is not a duration like 30m, 2h or 3d
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from schemas.feedback import AlertLabel, CustomerAction, Silence, feedback_key
+from stream.config import KafkaSettings
+
+__all__ = ["ensure_feedback_topic", "parse_duration", "send_feedback"]
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``45s``, ``30m``, ``2h``, ``3d`` or ``1w``."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration like 30m, 2h or 3d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+async def ensure_feedback_topic(kafka: KafkaSettings, topic: str, replication_factor: int = 1) -> bool:
+    """Create the compacted feedback topic unless it exists; True if this call created it.
+
+    One partition: feedback is a few records a day and every worker reads all of it, in order.
+    """
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await admin.start()
+    try:
+        config = {"cleanup.policy": "compact"}
+        await admin.create_topics([NewTopic(topic, 1, replication_factor, topic_configs=config)])
+    except TopicAlreadyExistsError:
+        return False
+    finally:
+        await admin.close()
+    return True
+
+
+async def send_feedback(
+    kafka: KafkaSettings, topic: str, feedback: AlertLabel | Silence | CustomerAction
+) -> tuple[int, int]:
+    """Send one feedback record keyed by :func:`feedback_key`; the (partition, offset) it landed at."""
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        metadata = await producer.send_and_wait(
+            topic, feedback.to_json(), key=feedback_key(feedback).encode()
+        )
+    finally:
+        await producer.stop()
+    return metadata.partition, metadata.offset
