@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from stream.commands import alerts, demo, feedback, kafka, lab, produce, settings, worker
+from stream.commands import alerts, demo, feedback, kafka, lab, produce, releases, settings, worker
 
 app = typer.Typer(
     name="spikewatch",
@@ -23,7 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for module in (demo, kafka, worker, produce, settings, lab, alerts, feedback):
+for module in (demo, kafka, worker, produce, settings, lab, alerts, feedback, releases):
     module.register(app)
 
 

@@ -70,3 +70,33 @@ async def send_feedback(
     finally:
         await producer.stop()
     return metadata.partition, metadata.offset
+
+
+async def read_feedback(
+    kafka: KafkaSettings, topic: str, *, idle_polls: int = 3
+) -> list[AlertLabel | Silence | CustomerAction]:
+    """Every valid feedback record on ``topic`` from the beginning, in order (unreadable ones skipped)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from schemas.feedback import FEEDBACK_ADAPTER
+
+    consumer = AIOKafkaConsumer(
+        topic, **kafka.client_options(), group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )  # fmt: skip
+    await consumer.start()
+    records: list[AlertLabel | Silence | CustomerAction] = []
+    try:
+        idle = 0
+        while idle < idle_polls:
+            batches = await consumer.getmany(timeout_ms=1000)
+            batch = [record for part in batches.values() for record in part]
+            idle = 0 if batch else idle + 1
+            for record in batch:
+                try:
+                    records.append(FEEDBACK_ADAPTER.validate_json(record.value))
+                except ValueError:
+                    continue  # the CLI validates before sending; a foreign record is not ours to judge
+    finally:
+        await consumer.stop()
+    return records

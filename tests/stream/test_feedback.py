@@ -75,3 +75,45 @@ async def _cleanup_policy(bootstrap: str, topic: str) -> str:
         await admin.close()
     entries = {entry[0]: entry[1] for entry in response.resources[0][4]}
     return entries["cleanup.policy"]
+
+
+@pytest.mark.kafka
+def test_releases_rebuilds_release_quality_from_alert_and_feedback_topics(kafka_bootstrap, monkeypatch):
+    from aiokafka import AIOKafkaProducer
+
+    from schemas.alerts import Alert
+    from stream.alerts import topic_for
+
+    run = uuid.uuid4().hex[:8]
+    prefix = f"rq-{run}.alerts."
+    monkeypatch.setenv("SPIKEWATCH_KAFKA__BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("SPIKEWATCH_TOPICS__ALERT_PREFIX", prefix)
+    monkeypatch.setenv("SPIKEWATCH_TOPICS__FEEDBACK", f"rq-{run}.feedback")
+    t0 = 1_772_668_800
+    pages = [
+        Alert(kind="regression", severity="critical", pages=True, dedup_key=f"regression:{f}:{run}",
+              summary=f"{f} up", feature=f, release=r, release_confidence=0.75, started_at=t0, event_time=t0)
+        for f, r in (("imports", "v1.4.0"), ("login", "v1.4.0"), ("sso", "v1.5.0"))
+    ]  # fmt: skip
+
+    async def publish() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            for alert in pages:
+                topic = topic_for(alert.kind, prefix)
+                await producer.send_and_wait(topic, alert.to_json(), key=alert.dedup_key.encode())
+        finally:
+            await producer.stop()
+
+    asyncio.run(publish())
+    runner = CliRunner()
+    labelled = runner.invoke(app, ["feedback", f"regression:login:{run}", "--label", "false-alarm"])
+    assert labelled.exit_code == 0, labelled.output
+    result = runner.invoke(app, ["releases"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[2].strip(): line for line in result.output.splitlines() if run in line}
+    assert "v1.4.0" in rows[f"regression:imports:{run}"] and "unlabelled" in rows[f"regression:imports:{run}"]
+    assert "false-alarm" in rows[f"regression:login:{run}"]
+    assert "v1.5.0" in rows[f"regression:sso:{run}"] and "75%" in rows[f"regression:sso:{run}"]
+    assert "2 releases named by alerts" in result.output
