@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip
 
-.PHONY: demo test acceptance install kafka-jars ops-tools lint schemas clean
+.PHONY: demo test acceptance install kafka-jars ops-tools audit lint schemas clean
 
 $(BIN)/spikewatch: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: kafka-jars ops-tools
 ## acceptance: the detection engine's acceptance targets over tuning and held-out seeds (see README)
 acceptance: install
 	$(BIN)/pytest -m acceptance -rA tests/sim/test_acceptance.py
+
+## audit: known vulnerabilities in the pinned dependencies (needs PyPI's JSON API or OSV to be reachable)
+audit:
+	$(PYTHON) -m venv .cache/audit-venv && .cache/audit-venv/bin/pip install --quiet pip-audit
+	.cache/audit-venv/bin/pip-audit --strict --progress-spinner off -r constraints.txt
 
 lint: install
 	$(BIN)/ruff check .

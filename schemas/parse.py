@@ -8,6 +8,21 @@ When one message breaks several rules the reason is the most telling one, in thi
 ``unsupported_version`` (other errors are likely consequences), ``missing_field``, ``naive_time``,
 ``negative_count``, ``invalid_field``; ``detail`` lists every error, most telling first.
 A message without ``type`` is ``unknown_type`` (field ``type``): it names no event we know.
+
+Rules for hostile or odd input (each class is exercised by ``tests/schemas/test_nasty.py``):
+
+* The size limit is checked on the raw bytes before any parsing (``too_large``).
+* Bytes must be UTF-8 (``invalid_utf8``, with the byte offset; UTF-16/32 is named as such). One
+  leading UTF-8 byte order mark is skipped, as RFC 8259 allows; anywhere else it is not JSON.
+* JSON is RFC 8259 with two leniencies of common encoders: ``NaN``, ``Infinity`` and ``-Infinity``
+  are read as numbers (Python's ``json.dumps`` writes them), and then fail every numeric field's
+  finiteness check (``invalid_field``) or are ignored in unknown fields. Nesting deeper than 200
+  levels or an integer of more than 4300 digits, anywhere in the message, is ``not_json``.
+* A key repeated in one object: the last occurrence wins, as in JavaScript, Python, Go and Jackson,
+  so every consumer of the original reads the same event. This holds for ``type`` too.
+* ``null`` means "absent" only for optional fields without a default (``feature``, ``subject``,
+  ``owner``...); in any other field it is ``invalid_field``.
+* Unknown fields are ignored, whatever they hold (forward compatibility).
 """
 
 from __future__ import annotations
@@ -34,6 +49,8 @@ _PRIORITY: dict[str, int] = {
     "invalid_field": 4,
 }
 _NOT_OBJECT = {"dict_type", "model_type", "model_attributes_type"}
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-32 LE starts with the UTF-16 LE mark
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +131,8 @@ def _classify(raw: bytes, errors: list[dict[str, Any]]) -> Rejection:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return Rejection("invalid_utf8", None, f"not valid UTF-8: {exc.reason} at byte {exc.start}")
+            hint = " (starts with a UTF-16/32 byte order mark: send UTF-8)" if raw[:2] in _UTF16_BOMS else ""
+            return Rejection("invalid_utf8", None, f"not valid UTF-8: {exc.reason} at byte {exc.start}{hint}")
         return Rejection("not_json", None, first["msg"])
     if kind in _NOT_OBJECT and not first["loc"]:
         return Rejection("not_object", None, "an event must be a JSON object")
@@ -158,7 +176,7 @@ def parse_event(
     if len(raw) > max_bytes:
         return Rejection("too_large", None, f"message of {len(raw)} bytes exceeds the {max_bytes}-byte limit")
     try:
-        return EVENT_ADAPTER.validate_json(raw)
+        return EVENT_ADAPTER.validate_json(raw[3:] if raw.startswith(_UTF8_BOM) else raw)
     except ValidationError as exc:
         return _classify(raw, exc.errors(include_url=False, include_input=False))
 

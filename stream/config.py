@@ -67,9 +67,42 @@ class KafkaSettings(_Section):
     sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = Field(
+        None, description="File holding the SASL password (a mounted secret); one trailing newline dropped."
+    )
     ssl_cafile: Path | None = None
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
+    require_tls: bool = Field(
+        False, description="Refuse to start unless security_protocol is SSL or SASL_SSL."
+    )
+
+    @model_validator(mode="after")
+    def _read_password_file(self) -> KafkaSettings:
+        if self.sasl_password_file is None:
+            return self
+        if self.sasl_password is not None:
+            raise ValueError("set sasl_password or sasl_password_file, not both")
+        try:
+            secret = self.sasl_password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            path = self.sasl_password_file
+            raise ValueError(f"sasl_password_file {path} cannot be read: {reason}") from None
+        secret = secret.removesuffix("\n").removesuffix("\r")  # `echo secret > file` adds one
+        if not secret:
+            raise ValueError(f"sasl_password_file {self.sasl_password_file} is empty")
+        self.sasl_password = SecretStr(secret)
+        return self
+
+    @model_validator(mode="after")
+    def _tls_when_required(self) -> KafkaSettings:
+        if self.require_tls and not self.security_protocol.endswith("SSL"):
+            raise ValueError(
+                f"require_tls is set but security_protocol={self.security_protocol} is not encrypted "
+                "(use SSL or SASL_SSL and the broker's TLS port)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> KafkaSettings:
@@ -123,6 +156,10 @@ class TopicSettings(_Section):
     input: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["spikewatch.events"], min_length=1)
     deadletter: str = Field("spikewatch.deadletter", min_length=1)
     alert_prefix: str = Field("spikewatch.alerts.", min_length=1)
+    detection: str | None = Field(
+        None, description="One-partition topic from ingest to detection; default '{worker.app_id}.detection'."
+    )
+    feedback: str = Field("spikewatch.feedback", min_length=1)
     partitions: int = Field(4, ge=1, le=1024)
     replication_factor: int = Field(1, ge=1)
 
@@ -147,11 +184,21 @@ class WorkerSettings(_Section):
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=1, le=65535)
     state_dir: Path = Path(".spikewatch-state")
+    state_min_free_bytes: int = Field(
+        32 * 1024 * 1024, ge=0, description="The worker refuses to start with less free space in state_dir."
+    )
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     max_event_bytes: int = Field(65536, ge=64)
     detect: bool = Field(True, description="Run the detection engine and publish alerts.")
     allowed_lateness: float = Field(
         600.0, ge=0, le=86_400, description="Seconds an event may lag the latest event time and be used."
+    )
+    reorder_horizon: float = Field(
+        120.0, ge=0, le=86_400,
+        description="Seconds of event time events are held to be fed to detection in event-time order.",
+    )  # fmt: skip
+    snapshot_interval: float = Field(
+        5.0, gt=0, le=3600, description="Seconds of wall time between snapshots of the detection state."
     )
     session_timeout: float = Field(
         30.0,
@@ -266,5 +313,11 @@ class _MappingEnvSource(EnvSettingsSource):
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON-ready data, secrets shown as ``**********``, unset values left out."""
-    return settings.model_dump(mode="json", exclude_none=True)
+    """The settings as plain JSON-ready data, secrets shown as ``**********``, unset values left out.
+
+    A password read from ``sasl_password_file`` is left out too: the file is the setting to keep.
+    """
+    data = settings.model_dump(mode="json", exclude_none=True)
+    if settings.kafka.sasl_password_file is not None:
+        data["kafka"].pop("sasl_password", None)
+    return data

@@ -17,7 +17,10 @@ ValueError: 'soon' is not a duration like 30m, 2h or 3d
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -26,7 +29,11 @@ from aiokafka.errors import TopicAlreadyExistsError
 from schemas.feedback import AlertLabel, CustomerAction, Silence, feedback_key
 from stream.config import KafkaSettings
 
-__all__ = ["ensure_feedback_topic", "parse_duration", "send_feedback"]
+__all__ = [
+    "ensure_feedback_topic", "follow_feedback", "parse_duration", "read_feedback", "send_feedback"
+]  # fmt: skip
+
+logger = logging.getLogger(__name__)
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
@@ -100,3 +107,43 @@ async def read_feedback(
     finally:
         await consumer.stop()
     return records
+
+
+async def follow_feedback(
+    kafka: KafkaSettings,
+    topic: str,
+    on_record: Callable[[AlertLabel | Silence | CustomerAction], None],
+    *,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Apply every feedback record of ``topic`` from the beginning, then keep following it (until cancelled).
+
+    Every worker reads the whole topic (no consumer group): labels and silences are few and every
+    worker's detectors need all of them. ``ready`` is set once the records present at start are applied.
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    from schemas.feedback import FEEDBACK_ADAPTER
+
+    consumer = AIOKafkaConsumer(
+        topic, **kafka.client_options(), group_id=None, enable_auto_commit=False,
+        auto_offset_reset="earliest", metadata_max_age_ms=5000,
+    )  # fmt: skip
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for part in batches.values():
+                for record in part:
+                    try:
+                        feedback = FEEDBACK_ADAPTER.validate_json(record.value)
+                    except ValueError:
+                        logger.warning(
+                            "feedback %s@%d is not a feedback record; skipped", topic, record.offset
+                        )
+                        continue
+                    on_record(feedback)
+            if ready is not None and not ready.is_set() and not batches:
+                ready.set()
+    finally:
+        await consumer.stop()

@@ -293,14 +293,20 @@ class LocalKafka:
         return RUN_DIR / str(self.bootstrap.rsplit(":", 1)[1])
 
     def _write_config(self, data_dir: Path) -> Path:
-        template = Template((DEPLOY_DIR / "server.properties.template").read_text())
         config = data_dir / "server.properties"
-        config.write_text(
-            template.substitute(
-                port=self.port, controller_port=self._controller_port, log_dirs=data_dir / "kraft-logs"
-            )
-        )
+        config.write_text(self._config_text(data_dir))
         return config
+
+    def _config_text(self, data_dir: Path) -> str:
+        """The broker's ``server.properties``; subclasses append lines (a later key wins in Java)."""
+        template = Template((DEPLOY_DIR / "server.properties.template").read_text())
+        return template.substitute(
+            port=self.port, controller_port=self._controller_port, log_dirs=data_dir / "kraft-logs"
+        )
+
+    def _format_options(self) -> list[str]:
+        """Extra ``kafka-storage format`` arguments (e.g. ``--add-scram``) for subclasses."""
+        return []
 
     def _format(self, jvm: list[str], config: Path) -> None:
         command = [
@@ -312,6 +318,7 @@ class LocalKafka:
             "-c",
             str(config),
             "--ignore-formatted",
+            *self._format_options(),
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from stream.commands._options import ConfigOption, settings_or_exit
+
+if TYPE_CHECKING:
+    from stream.config import Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 WORKER_HELP = (
@@ -18,6 +21,25 @@ WORKER_HELP = (
     "Settings come from --config, SPIKEWATCH_* environment variables (e.g. SPIKEWATCH_KAFKA__BOOTSTRAP) "
     "and defaults; `spikewatch config` prints them. Stops cleanly on Ctrl-C or SIGTERM."
 )
+
+
+#: Exit status when the state directory or the Kafka security settings fail the start-up checks
+#: (2 is a bad setting, as for every command).
+PREFLIGHT_FAILED = 3
+
+
+def _preflight_or_exit(settings: Settings) -> None:
+    from stream.preflight import PreflightError, check_kafka_security, check_state_dir
+
+    try:
+        # Also creates the state directory: Faust creates only its last level.
+        check_state_dir(settings.worker.state_dir, min_free_bytes=settings.worker.state_min_free_bytes)
+        note = check_kafka_security(settings.kafka)
+    except PreflightError as error:
+        typer.secho(f"spikewatch worker cannot start: {error}", fg="red", err=True)
+        raise typer.Exit(PREFLIGHT_FAILED) from None
+    if note is not None:
+        typer.echo(f"spikewatch worker: {note}", err=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,14 +60,14 @@ def worker(
     ] = "info",
 ) -> None:
     """Run the ingest worker until SIGINT or SIGTERM."""
-    import faust
-
-    from stream.app import create_app
-
     if loglevel.lower() not in LOG_LEVELS:
         raise typer.BadParameter(f"must be one of {', '.join(LOG_LEVELS)}", param_hint="--loglevel")
     overrides = {"worker": {"web_port": web_port}} if web_port is not None else {}
     settings = settings_or_exit(config, **overrides)
-    settings.worker.state_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    _preflight_or_exit(settings)
+    import faust  # after the checks: a bad setting is reported without loading Faust
+
+    from stream.app import create_app
+
     # mode's Worker installs SIGINT/SIGTERM handlers that stop the app (flushing and committing).
     faust.Worker(create_app(settings), loglevel=loglevel.lower()).execute_from_commandline()

@@ -136,3 +136,61 @@ def test_config_command_reports_a_bad_setting(monkeypatch):
     result = CliRunner().invoke(app, ["config"])
     assert result.exit_code == 2
     assert "topics.partitions" in result.output
+
+
+def test_password_file_is_read_with_one_trailing_newline_dropped(tmp_path):
+    secret = tmp_path / "kafka-password"
+    secret.write_text(" s3cret with spaces \n")
+    env = {**SASL_ENV, "SPIKEWATCH_KAFKA__SASL_PASSWORD_FILE": str(secret)}
+    del env["SPIKEWATCH_KAFKA__SASL_PASSWORD"]
+    settings = load_settings(environ=env)
+    assert settings.kafka.client_options()["sasl_plain_password"] == " s3cret with spaces "
+    shown = masked_settings(settings)["kafka"]
+    assert "sasl_password" not in shown  # the file is the setting; the TOML output loads back
+    assert shown["sasl_password_file"] == str(secret)
+    assert "s3cret" not in json.dumps(masked_settings(settings))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "cannot be read: No such file"), ("\n", "is empty"), (b"\xff", "cannot be read")],
+)
+def test_unusable_password_file_is_a_config_error(tmp_path, content, message):
+    secret = tmp_path / "kafka-password"
+    if isinstance(content, bytes):
+        secret.write_bytes(content)
+    elif content is not None:
+        secret.write_text(content)
+    env = {**SASL_ENV, "SPIKEWATCH_KAFKA__SASL_PASSWORD_FILE": str(secret)}
+    del env["SPIKEWATCH_KAFKA__SASL_PASSWORD"]
+    with pytest.raises(ConfigError, match=f"sasl_password_file {secret} {message}"):
+        load_settings(environ=env)
+
+
+def test_password_and_password_file_together_are_refused(tmp_path):
+    secret = tmp_path / "kafka-password"
+    secret.write_text("other")
+    with pytest.raises(ConfigError, match="not both") as error:
+        load_settings(environ={**SASL_ENV, "SPIKEWATCH_KAFKA__SASL_PASSWORD_FILE": str(secret)})
+    assert "hunter2" not in str(error.value)
+
+
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SASL_PLAINTEXT"])
+def test_require_tls_refuses_unencrypted_protocols(protocol):
+    env = {**SASL_ENV, "SPIKEWATCH_KAFKA__SECURITY_PROTOCOL": protocol, "SPIKEWATCH_KAFKA__REQUIRE_TLS": "1"}
+    with pytest.raises(ConfigError, match=f"require_tls is set but security_protocol={protocol}") as error:
+        load_settings(environ=env)
+    assert "hunter2" not in str(error.value)
+
+
+@pytest.mark.parametrize("protocol", ["SSL", "SASL_SSL"])
+def test_require_tls_accepts_encrypted_protocols(protocol):
+    env = {**SASL_ENV, "SPIKEWATCH_KAFKA__SECURITY_PROTOCOL": protocol, "SPIKEWATCH_KAFKA__REQUIRE_TLS": "on"}
+    assert load_settings(environ=env).kafka.require_tls is True
+
+
+def test_state_min_free_bytes_is_a_worker_setting():
+    settings = load_settings(environ={"SPIKEWATCH_WORKER__STATE_MIN_FREE_BYTES": "0"})
+    assert settings.worker.state_min_free_bytes == 0
+    with pytest.raises(ConfigError, match=r"worker\.state_min_free_bytes"):
+        load_settings(environ={"SPIKEWATCH_WORKER__STATE_MIN_FREE_BYTES": "-1"})

@@ -153,3 +153,24 @@ def test_broker_that_cannot_bind_its_port_fails_with_its_log(tmp_path: Path) -> 
             kafka.start()
     assert "Address already in use" in str(error.value)
     assert not kafka.is_running()
+
+
+def test_secure_broker_config_adds_tls_and_scram_listeners(tmp_path):
+    from stream.kafka_secure import SecureLocalKafka
+
+    kafka = SecureLocalKafka(free_port(), data_dir=tmp_path, password="pw-123")
+    kafka._controller_port = free_port()
+    text = kafka._config_text(tmp_path)
+    listeners = [line for line in text.splitlines() if line.startswith("listeners=")][-1]  # the last one wins
+    assert f"SSL://{kafka.ssl_bootstrap}" in listeners
+    assert f"SASL_SSL://{kafka.sasl_ssl_bootstrap}" in listeners
+    assert "ssl.keystore.type=PEM" in text and kafka.ca_file.is_file()
+    assert kafka._format_options() == ["--add-scram", "SCRAM-SHA-512=[name=spikewatch,password=pw-123]"]
+
+
+@pytest.mark.parametrize(("username", "password"), [("", None), ("a=b", None), ("ok", "x,y"), ("ok", "[x]")])
+def test_secure_broker_rejects_credentials_the_format_tool_cannot_read(username, password):
+    from stream.kafka_secure import SecureLocalKafka
+
+    with pytest.raises(ValueError, match=r"username|password"):
+        SecureLocalKafka(username=username, password=password)
