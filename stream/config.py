@@ -200,6 +200,10 @@ class WorkerSettings(_Section):
     snapshot_interval: float = Field(
         5.0, gt=0, le=3600, description="Seconds of wall time between snapshots of the detection state."
     )
+    metrics_top_churn_accounts: int = Field(
+        10, ge=0, le=100,
+        description="Accounts at churn risk shown by id on /metrics (highest MRR first); 0 shows none.",
+    )  # fmt: skip
     session_timeout: float = Field(
         30.0,
         ge=6,

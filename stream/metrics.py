@@ -20,18 +20,33 @@ Examples
 >>> registry.get_sample_value("spikewatch_processing_lag_seconds_sum")
 2.5
 
+The alert, window, tier, engine and consumer-lag views live in their own modules
+(:mod:`stream.alert_metrics`, :mod:`stream.detector_metrics`, :mod:`stream.tier_metrics`,
+:mod:`stream.consumer_metrics`); :class:`WorkerMetrics` builds them on the same registry and shares one
+bound on the ``feature`` label between them.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["LAG_BUCKETS", "OTHER_FEATURE", "WorkerMetrics"]
+from schemas.alerts import Alert
+from stream.alert_metrics import OpenAlertMetrics
+from stream.consumer_metrics import ConsumerLag
+from stream.detector_metrics import EngineHealthMetrics, FeatureWindowMetrics
+from stream.labels import OTHER, LabelCap
+from stream.tier_metrics import AppliesEvents, TierMetrics
+
+__all__ = ["HANDLING_BUCKETS", "LAG_BUCKETS", "OTHER_FEATURE", "WorkerMetrics"]
 
 #: Processing lag buckets, seconds: from live traffic (sub-second) to replays of old data (days).
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 604800)
+#: Wall seconds spent on one input record (parse, count, dead-letter or forward): sub-ms to seconds.
+HANDLING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
 #: Label used for features beyond ``max_features``, which keeps the series count bounded.
-OTHER_FEATURE = "_other"
+OTHER_FEATURE = OTHER
 
 
 class WorkerMetrics:
@@ -43,15 +58,32 @@ class WorkerMetrics:
         Where the metrics are registered; a fresh :class:`~prometheus_client.CollectorRegistry` per app.
     max_features
         Distinct ``feature`` label values kept; later features are counted under ``_other``.
+    top_churn_accounts
+        Accounts listed by ``spikewatch_churn_risk_account_mrr_at_risk``; 0 leaves that metric out.
+
+    Attributes
+    ----------
+    alerts
+        Open incidents by kind, open regressions and churn MRR at risk (:class:`OpenAlertMetrics`).
+    windows
+        Observed vs expected tickets per feature; pass ``windows.observe`` as the engine's ``on_window``.
+    consumer_lag
+        Records behind the high watermark per input partition.
 
     """
 
-    def __init__(self, registry: CollectorRegistry, max_features: int = 500) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, max_features: int = 500, top_churn_accounts: int = 10
+    ) -> None:
         if max_features < 1:
             raise ValueError(f"max_features must be at least 1, got {max_features}")
         self.registry = registry
         self.max_features = max_features
-        self._features: set[str] = set()
+        self.top_churn_accounts = top_churn_accounts
+        self._features = LabelCap(max_features)
+        self.alerts = OpenAlertMetrics(registry, top_churn_accounts=top_churn_accounts)
+        self.windows = FeatureWindowMetrics(registry, features=self._features)
+        self.consumer_lag = ConsumerLag(registry)
         self._latest_event_time = float("-inf")
         self.records_processed = Counter(
             "spikewatch_records_processed",
@@ -98,10 +130,10 @@ class WorkerMetrics:
             ["kind", "status"],
             registry=registry,
         )
-        self.open_alerts = Gauge(
-            "spikewatch_open_alerts",
-            "Alerts fired and not yet resolved by this worker, by kind and severity.",
-            ["kind", "severity"],
+        self.handling_time = Histogram(
+            "spikewatch_record_handling_seconds",
+            "Wall seconds the ingest agent spent on one input record, sends to Kafka included.",
+            buckets=HANDLING_BUCKETS,
             registry=registry,
         )
         self.last_event_time = Gauge(
@@ -126,13 +158,22 @@ class WorkerMetrics:
             self._latest_event_time = event_time
             self.last_event_time.set(event_time)
 
-    def observe_alert(self, kind: str, status: str, severity: str) -> None:
-        """Count one alert emission and keep the gauge of open alerts by kind and severity current."""
-        self.alerts_emitted.labels(kind=kind, status=status).inc()
-        if status == "firing":
-            self.open_alerts.labels(kind=kind, severity=severity).inc()
-        elif status == "resolved":
-            self.open_alerts.labels(kind=kind, severity=severity).dec()
+    def observe_alert(self, alert: Alert) -> None:
+        """Count one published alert emission and keep the open-incident metrics current."""
+        self.alerts_emitted.labels(kind=alert.kind, status=alert.status).inc()
+        self.alerts.observe(alert)
+
+    def observe_handling(self, seconds: float) -> None:
+        """Record the wall time spent handling one input record."""
+        self.handling_time.observe(seconds)
+
+    def watch_engine(self, engine: Any) -> EngineHealthMetrics:
+        """Export ``engine``'s watermark, its delay and state sizes at each scrape."""
+        return EngineHealthMetrics(engine, self.registry)
+
+    def by_tier(self, sink: AppliesEvents) -> TierMetrics:
+        """``sink`` wrapped so that tickets by tier and active accounts by tier are counted too."""
+        return TierMetrics(sink, self.registry, features=self._features)
 
     def observe_invalid(self, reason: str) -> None:
         """Count one rejected record by its rejection ``reason``."""
@@ -149,9 +190,4 @@ class WorkerMetrics:
         self.records_reread.inc()
 
     def _feature_label(self, feature: str) -> str:
-        if feature in self._features:
-            return feature
-        if len(self._features) < self.max_features:
-            self._features.add(feature)
-            return feature
-        return OTHER_FEATURE
+        return self._features.label_or_other(feature)

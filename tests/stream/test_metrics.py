@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from detectors.regression import WindowReport
+from schemas.alerts import Alert
 from stream.metrics import OTHER_FEATURE, WorkerMetrics
+
+T0 = 1_772_460_000.0
 
 
 @pytest.fixture
@@ -79,20 +83,70 @@ def test_max_features_must_be_positive(registry):
         WorkerMetrics(registry, max_features=0)
 
 
-def test_alert_emissions_are_counted_and_open_alerts_follow_firing_and_resolution():
-    from prometheus_client import CollectorRegistry
+def _alert(kind="regression", status="firing", severity="critical", key="regression:sso:1", **fields):
+    base = {"pages": kind == "regression", "summary": f"{kind} {status}", "started_at": T0, "event_time": T0}
+    return Alert(kind=kind, status=status, severity=severity, dedup_key=key, **{**base, **fields})
 
-    from stream.metrics import WorkerMetrics
 
-    registry = CollectorRegistry()
+def test_alert_emissions_are_counted_and_open_alerts_follow_firing_and_resolution(registry):
     metrics = WorkerMetrics(registry)
-    metrics.observe_alert("regression", "firing", "critical")
-    metrics.observe_alert("regression", "updated", "critical")
-    metrics.observe_alert("flood", "firing", "warning")
+    metrics.observe_alert(_alert())
+    metrics.observe_alert(_alert(status="updated"))
+    metrics.observe_alert(_alert("flood", severity="warning", key="flood:acme"))
     open_regressions = {"kind": "regression", "severity": "critical"}
     assert registry.get_sample_value("spikewatch_open_alerts", open_regressions) == 1
     updated = {"kind": "regression", "status": "updated"}
     assert registry.get_sample_value("spikewatch_alerts_emitted_total", updated) == 1
-    metrics.observe_alert("regression", "resolved", "critical")
+    metrics.observe_alert(_alert(status="resolved"))
     assert registry.get_sample_value("spikewatch_open_alerts", open_regressions) == 0
     assert registry.get_sample_value("spikewatch_open_alerts", {"kind": "flood", "severity": "warning"}) == 1
+
+
+def test_a_severity_change_while_open_moves_the_count_instead_of_leaving_a_stale_one(registry):
+    metrics = WorkerMetrics(registry)
+    churn = {"kind": "churn_risk", "key": "churn_risk:a1:2026-03-05", "account_id": "a1", "tier": "smb"}
+    metrics.observe_alert(_alert(severity="info", **churn))
+    metrics.observe_alert(_alert(status="updated", severity="critical", **churn))
+
+    def open_churn(severity):
+        labels = {"kind": "churn_risk", "severity": severity}
+        return registry.get_sample_value("spikewatch_open_alerts", labels)
+
+    assert open_churn("info") == 0
+    assert open_churn("critical") == 1
+    metrics.observe_alert(_alert(status="resolved", severity="warning", **churn))
+    assert [open_churn(severity) for severity in ("info", "warning", "critical")] == [0, 0, 0]
+
+
+def test_handling_time_is_a_histogram_of_wall_seconds(registry):
+    metrics = WorkerMetrics(registry)
+    metrics.observe_handling(0.002)
+    metrics.observe_handling(0.3)
+    assert registry.get_sample_value("spikewatch_record_handling_seconds_count") == 2
+    assert registry.get_sample_value("spikewatch_record_handling_seconds_bucket", {"le": "0.005"}) == 1
+    assert registry.get_sample_value("spikewatch_record_handling_seconds_sum") == pytest.approx(0.302)
+
+
+def test_feature_windows_share_the_feature_bound_with_ticket_counts(registry):
+    metrics = WorkerMetrics(registry, max_features=1)
+    metrics.observe_valid("ticket", feature="sso", event_time=0.0, wall_time=0.0)
+    metrics.windows.observe(_window("sso", observed=4, expected=1.5))
+    metrics.windows.observe(_window("api", observed=9, expected=2.0))
+    assert registry.get_sample_value("spikewatch_feature_tickets_observed", {"feature": "sso"}) == 4
+    assert registry.get_sample_value("spikewatch_feature_tickets_observed", {"feature": "api"}) is None
+    other = {"feature": OTHER_FEATURE}
+    assert registry.get_sample_value("spikewatch_feature_tickets_observed", other) is None
+
+
+def test_the_top_churn_list_can_be_switched_off():
+    registry = CollectorRegistry()
+    metrics = WorkerMetrics(registry, top_churn_accounts=0)
+    metrics.observe_alert(_alert("churn_risk", severity="warning", key="churn_risk:a1", account_id="a1",
+                                 tier="smb", evidence={"mrr_at_risk": 120.0}))  # fmt: skip
+    assert registry.get_sample_value("spikewatch_churn_mrr_at_risk", {"tier": "smb"}) == 120
+    assert b"account_id" not in generate_latest(registry)
+
+
+def _window(feature, *, observed, expected):
+    return WindowReport(feature=feature, start=T0, end=T0 + 600, observed=observed, tickets=observed,
+                        expected=expected, active_accounts=50, score=1.0, warm=True, gap=False)  # fmt: skip
