@@ -148,6 +148,13 @@ class ActivityTracker:
         events_before = int((now - 2 * self.active_horizon) // self.bucket)
         self._events_in_bucket = {b: n for b, n in self._events_in_bucket.items() if b >= events_before}
 
+    def forget(self, account_id: str) -> None:
+        """Drop one account (it no longer counts as active; back later, it is a new account)."""
+        b = self._last_bucket.pop(account_id, None)
+        self._first_bucket.pop(account_id, None)
+        if b is not None:
+            self._accounts_in_bucket[b] -= 1
+
     @property
     def state_size(self) -> int:
         """Accounts remembered."""

@@ -70,6 +70,14 @@ class Detector(abc.ABC):
         """End of stream: close every open window, day or episode and return the alerts this produced."""
         return []
 
+    def forget_account(self, account_id: str) -> None:
+        """Drop what is kept about ``account_id`` (the engine sheds accounts beyond its cap)."""
+        return None
+
+    def holds_account(self, account_id: str) -> bool:
+        """True while an open episode of ``account_id`` must still be updated and resolved."""
+        return False
+
     @property
     def is_warm(self) -> bool:
         """True once the detector has seen enough history to alert."""

@@ -171,6 +171,18 @@ class SilentChurnDetector(Detector):
             alerts.extend(self._judge_day(closed))
         return alerts
 
+    def forget_account(self, account_id: str) -> None:
+        if self.holds_account(account_id):
+            return
+        self._episodes.pop(account_id, None)
+        self._peers.forget(account_id)
+        self._usage.forget(account_id)
+        self._tickets.forget(account_id)
+
+    def holds_account(self, account_id: str) -> bool:
+        episode = self._episodes.get(account_id)
+        return episode is not None and episode.alerted
+
     @property
     def is_warm(self) -> bool:
         return self._warm

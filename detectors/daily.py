@@ -108,6 +108,11 @@ class TimeBuckets:
             self.closed_through += 1
             yield self.closed_through, self._open.pop(self.closed_through, {})
 
+    def forget(self, key: Hashable) -> None:
+        """Drop ``key`` from every open period."""
+        for sums in self._open.values():
+            sums.pop(key, None)
+
     @property
     def open_days(self) -> int:
         """Number of periods currently buffered."""

@@ -11,15 +11,30 @@ Each call returns its alerts sorted by (event time, kind, dedup key, status). Th
 flood detectors stamp an alert with the event time at which it was decided (the latest event time
 learnt), so their alerts are in event-time order across calls too; detectors that stamp the end of a
 closed day may precede them by up to the allowed lateness.
+
+**Bounded state.** Per-account state is capped at ``max_accounts`` (:class:`~detectors.budget.AccountBudget`):
+beyond it the engine sheds accounts seen once before those that return, and the least recently seen
+before those with an open episode, counts them in ``stats["accounts_shed"]`` and logs a WARNING when
+it starts shedding (then at most once an hour of event time, with the count since the last line).
+
+**Skewed clocks.** Event time is the only clock, and the watermark follows the largest event time
+seen. A producer whose clock runs behind by more than ``allowed_lateness`` has its events dropped and
+counted (``stats["late_dropped"]``); one that runs ahead moves the watermark ahead, so everybody
+else's events arrive late, are dropped and counted, for as long as it stays ahead. Neither raises
+alerts of its own: dropped usage reads as a data gap (no churn judged, expectation from the seasonal
+level) and dropped tickets can only lower counts, so a rising ``late_dropped`` is the symptom to alert
+on (``tests/detectors/test_adversarial.py``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
 
 from detectors.base import Detector
+from detectors.budget import AccountBudget
 from detectors.churn import SilentChurnDetector
 from detectors.clock import EventClock
 from detectors.dedup import TicketDeduplicator
@@ -33,6 +48,9 @@ from schemas.alerts import Alert
 __all__ = ["DetectionEngine"]
 
 _STATUS_ORDER = {"firing": 0, "updated": 1, "resolved": 2}
+_SHED_LOG_INTERVAL = 3600.0  # event-time seconds between two shedding warnings
+
+logger = logging.getLogger(__name__)
 
 
 class DetectionEngine:
@@ -50,6 +68,8 @@ class DetectionEngine:
         Seconds of event time a ticket id is remembered for de-duplication.
     tick
         The detectors are advanced when the watermark crosses a multiple of this many seconds.
+    max_accounts
+        Accounts whose state the detectors keep at most; beyond it some are shed (forgotten).
 
     Examples
     --------
@@ -81,6 +101,7 @@ class DetectionEngine:
         on_window: Callable[[WindowReport], Any] | None = None,
         dedup_horizon: float = 86_400.0,
         tick: float = 60.0,
+        max_accounts: int = 250_000,
     ):
         if not tick > 0:
             raise ValueError(f"tick must be > 0, got {tick!r}")
@@ -110,6 +131,9 @@ class DetectionEngine:
         self._events: dict[str, int] = {"ticket": 0, "usage": 0, "release": 0, "account": 0}
         self._alerts: dict[str, int] = {}
         self._next_tick = -math.inf
+        self.max_accounts = max_accounts
+        self.budget = AccountBudget(max_accounts, holds=self._holds)
+        self._shed_logged = (-math.inf, 0)  # event time of the last shedding warning, shed count then
 
     @property
     def watermark(self) -> float:
@@ -128,11 +152,31 @@ class DetectionEngine:
                 return []
         elif kind == "release":
             self.releases.add(event)
+        account_id = getattr(event, "account_id", None)
+        if account_id is not None:
+            shed = self.budget.admit(account_id, ts)
+            if shed is not None:
+                self._shed(shed, ts)
         for detector in self._learners:
             detector.learn_one(event)
         if self.clock.watermark < self._next_tick:
             return []
         return self._advance(self.clock.watermark)
+
+    def _holds(self, account_id: str) -> bool:
+        return any(detector.holds_account(account_id) for detector in self._learners)
+
+    def _shed(self, account_id: str, ts: float) -> None:
+        for detector in self._learners:
+            detector.forget_account(account_id)
+        last_time, last_count = self._shed_logged
+        if ts - last_time >= _SHED_LOG_INTERVAL:
+            logger.warning(
+                "tracking the cap of %d accounts: shed %d accounts since the last warning (%d in all); "
+                "their baselines are forgotten. Raise max_accounts if they are real customers.",
+                self.max_accounts, self.budget.shed - last_count, self.budget.shed,
+            )
+            self._shed_logged = (ts, self.budget.shed)
 
     def _advance(self, watermark: float) -> list[Alert]:
         self._next_tick = (math.floor(watermark / self.tick) + 1) * self.tick
@@ -170,7 +214,10 @@ class DetectionEngine:
             "watermark": self.clock.watermark,
             "alerts": dict(self._alerts),
             "cold_features": self.regression.cold_features,
+            "settling_days": self.regression.settling_days,
             "open_incidents": self.regression.open_incidents,
+            "accounts_tracked": len(self.budget),
+            "accounts_shed": self.budget.shed,
             "state_size": {name: d.state_size for name, d in self.detectors.items()}
             | {"dedup": len(self.dedup), "releases": len(self.releases)},
         }

@@ -132,6 +132,16 @@ class ExpansionDetector(Detector):
             del self._growth[acc]
         return alerts
 
+    def forget_account(self, account_id: str) -> None:
+        if self.holds_account(account_id):
+            return
+        self._growth.pop(account_id, None)
+        self._peers.forget(account_id)
+
+    def holds_account(self, account_id: str) -> bool:
+        growth = self._growth.get(account_id)
+        return growth is not None and growth.alerted
+
     @property
     def is_warm(self) -> bool:
         return self._warm

@@ -30,11 +30,20 @@ from __future__ import annotations
 from detectors.activity import ActivityTracker, HourlyProfile
 from detectors.rhythm import TicketRhythm
 
-__all__ = ["Exposure"]
+__all__ = ["Exposure", "is_lull"]
 
 _LULL_KEEP = 0.95  # decay per window of the all-feature observed/expected sums (~1.5 h memory)
 _LULL_RATIO = 0.4  # below this share of the expected tickets, all features together are in a lull
 _LULL_MIN_EXPECTED = 40.0  # expected tickets in those sums before a lull can be told from noise
+
+
+def is_lull(observed: float, expected: float) -> bool:
+    """Whether all features' ``observed`` tickets are far below the ``expected`` (enough of them to tell).
+
+    >>> is_lull(10.0, 100.0), is_lull(10.0, 20.0), is_lull(60.0, 100.0)
+    (True, False, False)
+    """
+    return expected >= _LULL_MIN_EXPECTED and observed < _LULL_RATIO * expected
 
 
 class Exposure:
@@ -120,7 +129,11 @@ class Exposure:
         sums = self._lull
         sums[0] = sums[0] * _LULL_KEEP + observed
         sums[1] = sums[1] * _LULL_KEEP + expected
-        return sums[1] >= _LULL_MIN_EXPECTED and sums[0] < _LULL_RATIO * sums[1]
+        return is_lull(sums[0], sums[1])
+
+    def forget(self, account_id: str) -> None:
+        """Forget one account."""
+        self._activity.forget(account_id)
 
     def evict(self, now: float) -> None:
         """Forget idle accounts."""

@@ -10,9 +10,9 @@ files one ticket a year does not flood with three.
 The baseline is a decayed ticket count over a decayed exposure (time constant ``baseline_horizon``),
 plus a prior of ``prior_rate`` tickets per hour worth one day, so a new account has a sensible
 baseline; every ticket is learnt, so an account that is busy by habit stops flooding within a day or
-two while a one-hour flood barely moves a week-long baseline. Per-account state is a ``__slots__`` object
-of a few floats and one short list of ints (a few hundred bytes); only accounts in or near an episode
-keep the features and ids of their recent tickets, for the evidence.
+two while a one-hour flood barely moves a week-long baseline. Only accounts in or near an episode keep
+the features and ids of their recent tickets, for the evidence
+(:mod:`detectors.flood_state`, :mod:`detectors.hourly_rhythm`, :mod:`detectors.flood_alert`).
 """
 
 from __future__ import annotations
@@ -21,110 +21,16 @@ import math
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from detectors.activity import hour_of_week
 from detectors.base import Detector
+from detectors.flood_alert import flood_alert
+from detectors.flood_state import RING, FloodAccount, FloodEpisode
+from detectors.hourly_rhythm import HourlyTicketRhythm
 from detectors.poisson import tail_score
 from schemas.alerts import Alert
 
 __all__ = ["AccountFloodDetector"]
 
 _RESOLVE_SCORE = 1.3  # −log10(0.05)
-_RING = 24  # buckets per account: the trailing hour plus room for events ahead of the watermark
-_RHYTHM_PRIOR_HOURS = 3.0
-
-
-class _AccountState:
-    """One account: ticket ring, decayed baseline, owner and tier from its latest account event."""
-
-    __slots__ = ("first_seen", "last_seen", "newest", "owner", "profile_ts", "ring", "ticket_sum", "tier")
-
-    def __init__(self, ts: float, newest: int) -> None:
-        self.ring = [0] * _RING
-        self.newest = newest  # absolute index of the newest bucket in the ring
-        self.ticket_sum = 0.0  # decayed count of learnt tickets, as of last_seen
-        self.first_seen = ts
-        self.last_seen = ts
-        self.owner: str | None = None
-        self.tier: str | None = None
-        self.profile_ts = float("-inf")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> _AccountState:
-        state = cls.__new__(cls)
-        for name in cls.__slots__:
-            setattr(state, name, data[name])
-        return state
-
-
-class _TicketRhythm:
-    """How busy each hour is for tickets overall, as a factor around 1 (shared by all accounts).
-
-    An account's baseline is a week-long average, while people file tickets in business hours: without
-    this factor every large account would "flood" each afternoon. Hour of the week, shrunk towards hour
-    of the day, shrunk towards 1; each level is worth ``_RHYTHM_PRIOR_HOURS`` hours of observation.
-    """
-
-    __slots__ = (
-        "day_hours",
-        "day_tickets",
-        "hour",
-        "total_hours",
-        "total_tickets",
-        "week_hours",
-        "week_tickets",
-    )
-
-    def __init__(self) -> None:
-        self.week_tickets, self.week_hours = [0.0] * 168, [0.0] * 168
-        self.day_tickets, self.day_hours = [0.0] * 24, [0.0] * 24
-        self.total_tickets, self.total_hours = 0.0, 0.0
-        self.hour: int | None = None  # last hour (since the epoch) whose exposure is counted
-
-    def add_ticket(self, ts: float) -> None:
-        how = hour_of_week(ts)
-        self.week_tickets[how] += 1.0
-        self.day_tickets[how % 24] += 1.0
-        self.total_tickets += 1.0
-
-    def advance(self, watermark: float) -> None:
-        hour = int(watermark // 3600) - 1  # last hour fully behind the watermark
-        if self.hour is None:
-            self.hour = hour
-            return
-        for h in range(max(self.hour + 1, hour - 168), hour + 1):
-            how = hour_of_week(h * 3600.0)
-            self.week_hours[how] += 1.0
-            self.day_hours[how % 24] += 1.0
-            self.total_hours += 1.0
-        self.hour = max(self.hour, hour)
-        if self.total_hours > 24 * 7 * 26:  # half a year: halve everything so the rhythm can move
-            for counts in (self.week_tickets, self.week_hours, self.day_tickets, self.day_hours):
-                for i in range(len(counts)):
-                    counts[i] *= 0.5
-            self.total_tickets *= 0.5
-            self.total_hours *= 0.5
-
-    def factor(self, ts: float) -> float:
-        if self.total_tickets <= 0 or self.total_hours <= 0:
-            return 1.0
-        overall, k = self.total_tickets / self.total_hours, _RHYTHM_PRIOR_HOURS
-        how = hour_of_week(ts)
-        by_day = (self.day_tickets[how % 24] + k * overall) / ((self.day_hours[how % 24] + k) * overall)
-        return (self.week_tickets[how] + k * overall * by_day) / ((self.week_hours[how] + k) * overall)
-
-
-class _Episode:
-    __slots__ = ("emitted", "expected", "features", "key", "samples", "score", "start", "tickets")
-
-    def __init__(self, key: str, start: float) -> None:
-        self.key, self.start = key, start
-        self.tickets, self.emitted = 0, 0
-        self.expected, self.score = 0.0, 0.0
-        self.features: dict[str, int] = {}
-        self.samples: list[str] = []
 
 
 class AccountFloodDetector(Detector):
@@ -181,8 +87,8 @@ class AccountFloodDetector(Detector):
             raise ValueError(f"bucket must be > 0, got {bucket!r}")
         if not horizon >= bucket or abs(horizon / bucket - round(horizon / bucket)) > 1e-9:
             raise ValueError(f"horizon must be a positive multiple of bucket, got {horizon!r}")
-        if round(horizon / bucket) > _RING - 4:
-            raise ValueError(f"horizon must span at most {_RING - 4} buckets, got {horizon!r}")
+        if round(horizon / bucket) > RING - 4:
+            raise ValueError(f"horizon must span at most {RING - 4} buckets, got {horizon!r}")
         if int(min_tickets) != min_tickets or min_tickets < 2:
             raise ValueError(f"min_tickets must be an integer >= 2, got {min_tickets!r}")
         if not threshold > _RESOLVE_SCORE:
@@ -205,11 +111,11 @@ class AccountFloodDetector(Detector):
         self.idle_horizon = float(idle_horizon)
 
         self._width = round(self.horizon / self.bucket)
-        self._accounts: dict[str, _AccountState] = {}
-        self._episodes: dict[str, _Episode] = {}
+        self._accounts: dict[str, FloodAccount] = {}
+        self._episodes: dict[str, FloodEpisode] = {}
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # hot accounts' (ts, feature, id)
         self._dirty: set[str] = set()
-        self._rhythm = _TicketRhythm()
+        self._rhythm = HourlyTicketRhythm()
         self._closed = None  # index of the last bucket evaluated
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
@@ -226,7 +132,7 @@ class AccountFloodDetector(Detector):
             ts = x.ts
             state = self._accounts.get(x.account_id)
             if state is None:
-                state = self._accounts[x.account_id] = _AccountState(ts, int(ts // self.bucket))
+                state = self._accounts[x.account_id] = FloodAccount(ts, int(ts // self.bucket))
             if ts >= state.profile_ts:
                 state.owner, state.tier, state.profile_ts = x.owner, x.tier, ts
             state.last_seen = max(state.last_seen, ts)
@@ -236,14 +142,14 @@ class AccountFloodDetector(Detector):
         b = int(ts // self.bucket)
         state = self._accounts.get(account_id)
         if state is None:
-            state = self._accounts[account_id] = _AccountState(ts, b)
+            state = self._accounts[account_id] = FloodAccount(ts, b)
         if b > state.newest:
             ring = state.ring
-            for skipped in range(max(state.newest + 1, b - _RING + 1), b + 1):
-                ring[skipped % _RING] = 0
+            for skipped in range(max(state.newest + 1, b - RING + 1), b + 1):
+                ring[skipped % RING] = 0
             state.newest = b
-        if b > state.newest - _RING:
-            state.ring[b % _RING] += 1
+        if b > state.newest - RING:
+            state.ring[b % RING] += 1
         # Every ticket is learnt, floods included: over a week-long baseline one hour's flood barely
         # moves it, and an account that is busy by habit becomes its own normal instead of flooding for
         # ever.
@@ -267,12 +173,12 @@ class AccountFloodDetector(Detector):
                 self._recent[account_id] = [r for r in recent if r[0] >= cutoff][-200:]
         self._dirty.add(account_id)
 
-    def _count(self, state: _AccountState, last: int) -> int:
+    def _count(self, state: FloodAccount, last: int) -> int:
         """Tickets in the trailing horizon that ends with bucket ``last`` (inclusive)."""
-        first = max(last - self._width + 1, state.newest - _RING + 1)
-        return sum(state.ring[b % _RING] for b in range(first, min(last, state.newest) + 1))
+        first = max(last - self._width + 1, state.newest - RING + 1)
+        return sum(state.ring[b % RING] for b in range(first, min(last, state.newest) + 1))
 
-    def _expected(self, state: _AccountState, now: float) -> float:
+    def _expected(self, state: FloodAccount, now: float) -> float:
         """Baseline tickets in one horizon for this account."""
         tau = self.baseline_horizon
         tickets = state.ticket_sum * math.exp(-max(0.0, now - state.last_seen) / tau)
@@ -341,7 +247,7 @@ class AccountFloodDetector(Detector):
         self._dirty = pending
         return alerts
 
-    def _open(self, account_id: str, state: _AccountState, last: int, count: int, expected: float,
+    def _open(self, account_id: str, state: FloodAccount, last: int, count: int, expected: float,
               score: float) -> Alert:
         end = (last + 1) * self.bucket
         window_start = end - self.horizon
@@ -349,7 +255,7 @@ class AccountFloodDetector(Detector):
         start = min((r[0] for r in recent), default=window_start)
         start = math.floor(start / self.bucket) * self.bucket
         stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
-        episode = self._episodes[account_id] = _Episode(f"flood:{account_id}:{stamp}", start)
+        episode = self._episodes[account_id] = FloodEpisode(f"flood:{account_id}:{stamp}", start)
         episode.tickets, episode.expected, episode.score = count, expected, score
         for _, feature, ticket_id in recent:
             episode.features[feature] = episode.features.get(feature, 0) + 1
@@ -357,35 +263,13 @@ class AccountFloodDetector(Detector):
                 episode.samples.append(ticket_id)
         return self._emit(account_id, episode, "firing", end)
 
-    def _emit(self, account_id: str, episode: _Episode, status: str, at: float) -> Alert:
+    def _emit(self, account_id: str, episode: FloodEpisode, status: str, at: float) -> Alert:
         at = max(at, self._now)  # emitted when decided, as in the regression detector
         episode.emitted = episode.tickets
         state = self._accounts.get(account_id)
         owner = state.owner if state is not None else None
         tier = state.tier if state is not None else None
-        features = dict(sorted(episode.features.items(), key=lambda kv: (-kv[1], kv[0])))
-        top = ", ".join(list(features)[:3]) or "various features"
-        return Alert(
-            kind="flood",
-            status=status,
-            dedup_key=episode.key,
-            severity="warning",
-            pages=False,
-            summary=(
-                f"account {account_id} filed {episode.tickets} tickets (≈{episode.expected:.1f} expected "
-                f"per hour) about {top}" + (f"; owner {owner}" if owner else "")
-            ),
-            feature=next(iter(features), None),
-            account_id=account_id,
-            tier=tier,
-            accounts_affected=1,
-            observed=float(episode.tickets),
-            expected=round(episode.expected, 3),
-            score=round(episode.score, 3),
-            evidence={"owner": owner, "features": features, "sample_ticket_ids": list(episode.samples)},
-            started_at=episode.start,
-            event_time=at,
-        )
+        return flood_alert(account_id, episode, status, at, owner, tier)
 
     def _evict(self, now: float) -> None:
         idle = [
@@ -395,6 +279,16 @@ class AccountFloodDetector(Detector):
         for account_id in idle:
             del self._accounts[account_id]
             self._recent.pop(account_id, None)
+
+    def forget_account(self, account_id: str) -> None:
+        if account_id in self._episodes:
+            return  # held (see holds_account): its episode must resolve
+        self._accounts.pop(account_id, None)
+        self._recent.pop(account_id, None)
+        self._dirty.discard(account_id)
+
+    def holds_account(self, account_id: str) -> bool:
+        return account_id in self._episodes
 
     # -- introspection ----------------------------------------------------------------------------
     @property
@@ -414,4 +308,4 @@ class AccountFloodDetector(Detector):
 
     def restore_account(self, account_id: str, data: dict[str, Any]) -> None:
         """Put back an account's state saved with :meth:`account_state`."""
-        self._accounts[account_id] = _AccountState.from_dict(data)
+        self._accounts[account_id] = FloodAccount.from_dict(data)

@@ -268,6 +268,13 @@ class PeerBaselines:
         ]:
             del self.facts[acc]
 
+    def forget(self, account_id: str) -> None:
+        """Drop an account's level, facts and open-day sums."""
+        self.levels.pop(account_id, None)
+        self.facts.pop(account_id, None)
+        self.usage.forget(account_id)
+        self.tickets.forget(account_id)
+
     @property
     def state_size(self) -> int:
         return len(self.levels) + len(self.facts)

@@ -2,47 +2,21 @@
 
 Per feature, tickets fall into tumbling windows of ``window`` seconds, closed by the watermark.
 
-**Expectation.** Expected tickets in a window = the feature's learnt rate
-(:class:`~detectors.feature_rate.FeatureState`) × active accounts × the ticket rhythm, both shared by
-all features (:class:`~detectors.exposure.Exposure`: nights, weekends and holidays expect fewer
-tickets; data gaps fall back on the seasonal level; an all-feature lull is not learnt). A window whose
-rhythm correction is still a guess (an hour of a weekend day never learnt: the first Saturday) teaches
-the rhythm only, so the first weekend does not drag every rate down for the week after.
-
 **Significance.** A bank of Poisson CUSUMs (:class:`~detectors.cusum.CusumBank`) on the capped counts
 against the expected counts, one arm per design shift (``shifts``: ×3, ×5, ×10), so that whatever the
 true shift one arm is close to the optimal known-shift CUSUM (the oracle of ``sim.oracle``). No ×1.5
 or ×2 arm: they drift upwards on a baseline underestimated by a quarter, which an estimated baseline
-often is, while a ×3 arm needs an 80 % underestimate. An arm alarms at ``threshold`` nats; like the
+often is, while a ×3 arm needs an 80 % underestimate (a ×2 arm, retried on tuning seeds 1–10, made
+no slow regression fast enough and was left out again). An arm alarms at ``threshold`` nats; like the
 oracle's, it was set on noise-only replicas (simulated worlds without incidents, seeds 1001–1004,
 20 features, 140 days) to the false-page budget, with a margin for a misfit baseline (12 nats), then
 lowered to 11 on tuning seeds 1–5 once the rhythm was interpolated within the hour and the first
 weekend no longer dragged the rates down (10.5 doubles the false pages there). The incident's
 start is the alarming arm's excursion start, the CUSUM change-point estimate.
 
-**Breadth.** Each account counts at most ``max_per_account`` tickets per ``cap_horizon``, an alarm
-needs ``min_accounts`` distinct accounts since its excursion began, and no single account may carry
-it (without its tickets the evidence must still reach half the threshold): one account's flood
-cannot page, it is :class:`~detectors.flood.AccountFloodDetector`'s job. Accounts in their first
-``new_account_horizon`` (onboarding: many tickets on the setup features for days) are not counted.
-
-**Cold start.** A feature may alert once ``warmup_windows`` windows and ``warmup_tickets`` tickets
-of it were learnt and the rhythm correction has learnt as many windows (``cold_features`` lists the
-others). The threshold starts 1.5 × higher and comes down linearly over the first 8 days of rhythm
-learning: hours of the week not met yet are guessed from the others.
-
-**Early pages.** The open windows (not yet closed by the watermark) are tested on every advance: the
-bank is run on, without being changed, over their counts against the expectation for the share of
-each window that event time has covered, so a large regression pages within minutes instead of after
-the allowed lateness. An alert's ``event_time`` is when, in event time, the decision was made.
-
-**Lifecycle.** One incident = one alert key ``regression:{feature}:{start}``
-(:mod:`detectors.incident`): ``firing`` once, ``updated`` when accounts affected or tickets grow by
-half since the last emission, then ``resolved``. While it is open the bank restarts after every new
-alarm (the shift goes on) and the incident stays open through lulls (hysteresis): it resolves only
-after ``quiet_windows`` closed windows in a row (two hours) without an alarm and with the trailing
-``resolve_windows`` windows unremarkable (p > 0.05). Windows are learnt 72 windows (6 h) after they
-close, so the start of an incident detected late is not learnt as baseline either.
+The parts, one module each: the expectation and cold start (:mod:`detectors.regression_baseline`),
+breadth (:mod:`detectors.breadth`), early pages (:mod:`detectors.early_pages`) and the incident
+lifecycle (:mod:`detectors.regression_lifecycle`).
 
 Examples
 --------
@@ -55,43 +29,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from detectors.base import Detector
+from detectors.early_pages import EarlyPages
 from detectors.exposure import Exposure
 from detectors.feature_rate import FeatureState
-from detectors.incident import RegressionIncident, regression_alert
-from detectors.poisson import tail_score
+from detectors.regression_baseline import LEARN_DELAY, BaselineLearning
+from detectors.regression_lifecycle import IncidentLifecycle
 from detectors.releases import ReleaseIndex
+from detectors.window_report import WindowReport
 
 __all__ = ["BreadthSpikeDetector", "WindowReport"]
 
-_RESOLVE_SCORE = 1.3  # −log10(0.05)
-_COLD_RHYTHM_MARGIN = 1.5  # threshold factor when rhythm learning starts, falling linearly to 1 ...
-_COLD_RHYTHM_DAYS = 8.0  # ... over this many days of it (every hour of the week seen once, and more)
-_WITHOUT_TOP = 0.5  # share of the threshold the evidence keeps without its busiest account
 _ACTIVE_FLOOR = 0.8  # share of the seasonal active accounts the expectation never falls below
-_DAY_WINDOWS_MIN = 288  # windows of history a feature needs before it teaches the rhythm
-_LEARN_DELAY = 72  # closed windows kept before learning (6 h of 5-min windows)
 
 
-class WindowReport(NamedTuple):
-    """What one closed (feature, window) looked like; passed to the ``on_window`` callback."""
-
-    feature: str
-    start: float
-    end: float
-    observed: int  # tickets, each account capped at max_per_account
-    tickets: int  # tickets before the cap
-    expected: float
-    active_accounts: int
-    score: float  # largest CUSUM statistic (nats) after this window
-    warm: bool
-    gap: bool
-
-
-class BreadthSpikeDetector(Detector):
+class BreadthSpikeDetector(EarlyPages, IncidentLifecycle, BaselineLearning, Detector):
     """Page when one feature's tickets rise across many accounts.
 
     Parameters
@@ -190,12 +144,8 @@ class BreadthSpikeDetector(Detector):
         early: bool = True,
         on_window: Callable[[WindowReport], Any] | None = None,
     ):
-        if not window > 0:
-            raise ValueError(f"window must be > 0, got {window!r}")
         if not shifts or any(not r > 1.0 for r in shifts):
             raise ValueError(f"shifts must be rate multipliers > 1, got {shifts!r}")
-        if not cap_horizon >= window:
-            raise ValueError(f"cap_horizon must be >= window, got {cap_horizon!r}")
         for name, value, low in (
             ("max_per_account", max_per_account, 1),
             ("min_accounts", min_accounts, 1),
@@ -206,26 +156,22 @@ class BreadthSpikeDetector(Detector):
         ):
             if int(value) != value or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not threshold > 0:
-            raise ValueError(f"threshold must be > 0, got {threshold!r}")
-        if not dispersion >= 0:
-            raise ValueError(f"dispersion must be >= 0, got {dispersion!r}")
-        if not min_expected > 0:
-            raise ValueError(f"min_expected must be > 0, got {min_expected!r}")
-        if not rate_doubt >= 0:
-            raise ValueError(f"rate_doubt must be >= 0, got {rate_doubt!r}")
-        if not 0 < fading_factor < 1:
-            raise ValueError(f"fading_factor must be in (0, 1), got {fading_factor!r}")
-        if not active_horizon >= window:
-            raise ValueError(f"active_horizon must be >= window, got {active_horizon!r}")
-        if not 0 <= gap_fraction < 1:
-            raise ValueError(f"gap_fraction must be in [0, 1), got {gap_fraction!r}")
-        if not idle_horizon >= active_horizon:
-            raise ValueError(f"idle_horizon must be >= active_horizon, got {idle_horizon!r}")
-        if not new_account_horizon >= 0:
-            raise ValueError(f"new_account_horizon must be >= 0, got {new_account_horizon!r}")
-        if not release_lookback > 0:
-            raise ValueError(f"release_lookback must be > 0, got {release_lookback!r}")
+        for name, value, ok, rule in (
+            ("window", window, window > 0, "> 0"),
+            ("cap_horizon", cap_horizon, cap_horizon >= window, ">= window"),
+            ("threshold", threshold, threshold > 0, "> 0"),
+            ("dispersion", dispersion, dispersion >= 0, ">= 0"),
+            ("min_expected", min_expected, min_expected > 0, "> 0"),
+            ("rate_doubt", rate_doubt, rate_doubt >= 0, ">= 0"),
+            ("fading_factor", fading_factor, 0 < fading_factor < 1, "in (0, 1)"),
+            ("active_horizon", active_horizon, active_horizon >= window, ">= window"),
+            ("gap_fraction", gap_fraction, 0 <= gap_fraction < 1, "in [0, 1)"),
+            ("idle_horizon", idle_horizon, idle_horizon >= active_horizon, ">= active_horizon"),
+            ("new_account_horizon", new_account_horizon, new_account_horizon >= 0, ">= 0"),
+            ("release_lookback", release_lookback, release_lookback > 0, "> 0"),
+        ):
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, got {value!r}")
         self.window = float(window)
         self.shifts = tuple(sorted(float(r) for r in shifts))
         self.max_per_account = int(max_per_account)
@@ -251,7 +197,7 @@ class BreadthSpikeDetector(Detector):
         # Closed windows kept per feature before they are learnt: long enough that the start of an
         # incident found late is not learnt as baseline.
         self._cap_windows = math.ceil(self.cap_horizon / self.window)
-        self._span = max(_LEARN_DELAY, self.resolve_windows, self._cap_windows)
+        self._span = max(LEARN_DELAY, self.resolve_windows, self._cap_windows)
         self._features: dict[str, FeatureState] = {}
         self._exposure = Exposure(self.window, self.active_horizon, self.gap_fraction, self.idle_horizon,
                                   _ACTIVE_FLOOR)  # fmt: skip
@@ -259,6 +205,7 @@ class BreadthSpikeDetector(Detector):
         self._releases = ReleaseIndex(lookback=self.release_lookback)
         # window -> (active accounts, rhythm correction, gap, correction guessed)
         self._windows_meta: dict[int, tuple[int, float, bool, bool]] = {}
+        self._window_totals: dict[int, tuple[float, float]] = {}  # window -> all-feature (observed, expected)
         self._next_window: int | None = None  # the oldest window not closed yet
         self._first_window: int | None = None  # oldest window seen before the clock started
         self._last_evict = float("-inf")
@@ -343,215 +290,6 @@ class BreadthSpikeDetector(Detector):
                 state.incident = None
         return alerts
 
-    def _close(self, w: int) -> list:
-        start, end = w * self.window, (w + 1) * self.window
-        active, correction, gap = self._exposure.close(start, end)
-        # A window whose rhythm correction was a guess (the first Saturday looks like a weekday) teaches
-        # the rhythm, not the rates: learning "a quarter of the tickets expected" as the rate would
-        # leave every feature underestimated for days after the first weekend.
-        rhythm = self._exposure.rhythm
-        guessed = rhythm.windows > 0 and not rhythm.knows((w + 0.5) * self.window)
-        self._windows_meta[w] = (active, correction, gap, guessed)
-
-        alerts = []
-        for feature in sorted(self._features):
-            alert = self._close_feature(feature, self._features[feature], w, active, correction, gap)
-            if alert is not None:
-                alerts.append(alert)
-        self._learn_window(w - self._span)
-        return alerts
-
-    def _close_feature(
-        self, feature: str, state: FeatureState, w: int, active: int, correction: float, gap: bool
-    ) -> Any:
-        warm = self._is_feature_warm(state)
-        expected = max(self._upper_rate(state) * active * correction, self.min_expected)
-        if len(state.expected) == self._span:
-            state.expected.popleft()
-        state.expected.append(expected)
-        state.expected_end = w
-        (counted,) = state.capped_counts([w], self.max_per_account, self._cap_windows, commit=True)
-        state.bank.update(counted, expected, w)
-        state.last_score = max(state.bank.statistics)
-        this_window = state.windows.get(w, {})
-        if self.on_window is not None:
-            self.on_window(
-                WindowReport(feature, w * self.window, (w + 1) * self.window, counted,
-                             sum(this_window.values()), expected, active, state.last_score, warm, gap)
-            )
-        alarm = self._alarm(state, state.bank.alarm(self._thresholds()), w) if warm else None
-        incident = state.incident
-        if incident is None:
-            if alarm is not None:
-                return self._open(feature, state, w, alarm, expected)
-            return None
-        if w > incident.counted_through:  # else counted when the incident paged early
-            incident.observed += counted
-            incident.expected += expected
-            incident.accounts.update(this_window)
-            self._add_samples(incident, state, [w])
-        incident.score = max(incident.score, state.last_score)
-        if alarm is not None:  # the shift goes on: evidence starts afresh, the incident stays open
-            state.bank.reset()
-            state.last_alarm = w
-        quiet = alarm is None and self._resolve_score(state, w) < _RESOLVE_SCORE
-        state.quiet = state.quiet + 1 if quiet else 0
-        if state.quiet >= self.quiet_windows:
-            state.incident = None
-            state.learn_after = w
-            state.quiet = 0
-            state.bank.reset()
-            return self._emit(feature, incident, "resolved", (w + 1) * self.window)
-        if incident.grew:
-            return self._emit(feature, incident, "updated", (w + 1) * self.window)
-        return None
-
-    def _alarm(self, state: FeatureState, alarm: tuple[int, int] | None, w: int,
-               fallback: float | None = None) -> tuple[int, int, set] | None:  # fmt: skip
-        """``alarm`` (arm, first window) with the accounts behind it, if it is broad enough.
-
-        Breadth: at least ``min_accounts`` accounts wrote in since the excursion began, and without
-        the busiest account's tickets the evidence still reaches half the threshold (one account's
-        flood is not a regression, even under the cap).
-        """
-        if alarm is None:
-            return None
-        first = max(alarm[1], w - self._span + 1)
-        per_account: dict[str, int] = {}
-        expected = 0.0
-        for v in range(first, w + 1):
-            for account, n in state.windows.get(v, {}).items():
-                per_account[account] = per_account.get(account, 0) + min(n, self.max_per_account)
-            expected += state.expected_of(v, state.expected[-1] if fallback is None else fallback)
-        if len(per_account) < self.min_accounts:
-            return None
-        r = self.shifts[alarm[0]]
-        without_top = sum(per_account.values()) - max(per_account.values())
-        if without_top * math.log(r) - expected * (r - 1.0) < _WITHOUT_TOP * self.threshold:
-            return None
-        return alarm[0], alarm[1], set(per_account)
-
-    def _early(self, watermark: float) -> list:
-        """Page before the windows close when the tickets already in are enough.
-
-        The open windows' counts are tested against the expectation for the share of each window that
-        event time has covered; late tickets can only add to them.
-        """
-        assert self._next_window is not None
-        alerts = []
-        # Take the larger of the live and the seasonal count of active accounts, so a usage gap that
-        # has not closed a window yet cannot page.
-        live = self._exposure.active_now(watermark)
-        # Only features with new tickets since the last look: the others' counts have not moved.
-        dirty, self._dirty = self._dirty, set()
-        thresholds = self._thresholds()
-        for feature in sorted(dirty):
-            state = self._features.get(feature)
-            if state is None or state.incident is not None or not self._is_feature_warm(state):
-                continue
-            head = max(state.windows, default=-1)
-            if head < self._next_window:
-                continue
-            correction = self._exposure.rhythm.correction((head + 0.5) * self.window)
-            estimate = max(self._upper_rate(state) * live * correction, self.min_expected)
-            opened = list(range(self._next_window, head + 1))
-            counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
-            covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
-            pending = list(zip(opened, counts, (estimate * c for c in covered), strict=True))
-            alarm = self._alarm(state, state.bank.peek(pending, thresholds), head, estimate)
-            if alarm is not None:
-                score = state.bank.peek_statistic(pending)  # what paged, not the closed windows' score
-                alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark, score=score))
-        return alerts
-
-    def _upper_rate(self, state: FeatureState) -> float:
-        # The rate is learnt from a finite number of tickets (about ``ticket_sum``): a quiet feature's
-        # estimate is uncertain by ~1/sqrt(n), and a CUSUM run on an underestimate drifts upwards.
-        return state.rate() * (1.0 + self.rate_doubt / math.sqrt(max(state.ticket_sum, 1.0)))
-
-    def _thresholds(self) -> tuple[float, ...]:
-        # Until the rhythm correction has seen every hour of the week, some are guessed from the others:
-        # only a spike clear of that doubt may page.
-        learnt = self._exposure.rhythm.windows * self.window / (_COLD_RHYTHM_DAYS * 86_400.0)
-        margin = 1.0 + (_COLD_RHYTHM_MARGIN - 1.0) * max(0.0, 1.0 - learnt)
-        return tuple(self.threshold * margin for _ in self.shifts)
-
-    def _resolve_score(self, state: FeatureState, w: int) -> float:
-        merged: dict[str, int] = {}
-        mean = 0.0
-        for age in range(self.resolve_windows):
-            for account, n in state.windows.get(w - age, {}).items():
-                merged[account] = merged.get(account, 0) + n
-            mean += state.expected_of(w - age, state.expected[-1])
-        observed = sum(min(n, self.max_per_account) for n in merged.values())
-        return tail_score(observed, mean, self.dispersion) if observed > mean else 0.0
-
-    def _open(
-        self, feature: str, state: FeatureState, w: int, alarm: tuple[int, int, set], fallback: float,
-        at: float | None = None, score: float | None = None,
-    ) -> Any:
-        _arm, first, accounts = alarm
-        first = max(first, w - self._span + 1)
-        windows = list(range(first, w + 1))
-        start = first * self.window
-        stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%MZ")
-        incident = state.incident = RegressionIncident(f"regression:{feature}:{stamp}", first, start)
-        incident.observed = sum(state.capped(v, self.max_per_account) for v in windows)
-        incident.expected = sum(state.expected_of(v, fallback) for v in windows)
-        incident.score = max(state.bank.statistics) if score is None else score
-        incident.counted_through = w
-        incident.accounts = accounts
-        state.bank.reset()
-        state.last_alarm, state.quiet = w, 0
-        self._add_samples(incident, state, windows)
-        noticed = (w + 1) * self.window if at is None else at
-        suspect = self._releases.suspect(feature, start, until=noticed)
-        if suspect is not None:
-            incident.release, incident.release_confidence = suspect.version, suspect.confidence
-        return self._emit(feature, incident, "firing", noticed)
-
-    @staticmethod
-    def _add_samples(incident: RegressionIncident, state: FeatureState, windows: list[int]) -> None:
-        incident.add_samples(t for v in windows for t in state.samples.get(v, ()))
-
-    def _emit(self, feature: str, incident: RegressionIncident, status: str, at: float) -> Any:
-        # The emission's event time is when the decision was made: the latest event time seen (at
-        # least the window end), so early pages never predate the tickets that caused them.
-        return regression_alert(feature, incident, status, max(at, self._now), self.window)
-
-    def _learn_window(self, w: int) -> None:
-        meta = self._windows_meta.pop(w, None)
-        if meta is None:
-            return
-        active, correction, gap, guessed = meta
-        observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
-        learnt: list[tuple[FeatureState, int]] = []
-        for state in self._features.values():
-            accounts = state.windows.pop(w, {})
-            state.samples.pop(w, None)
-            in_incident = state.incident is not None and w >= state.incident.start_window
-            if gap or in_incident or w <= state.learn_after:
-                continue
-            observed = sum(min(n, self.max_per_account) for n in accounts.values())
-            learnt.append((state, observed))
-            # A day of history is needed for a rate worth comparing with (a feature is born on a ticket,
-            # so its first windows overstate it); cold features count, so the rhythm is ready first.
-            if state.windows_learnt >= min(self.warmup_windows, _DAY_WINDOWS_MIN):
-                observed_total += observed
-                predicted_total += state.rate() * active
-                corrected_total += state.rate() * active * correction
-        # A lull across all features (a holiday: accounts still log in, few write in) is not any
-        # feature's baseline: learning it would make the next ordinary day look like a spike. Against a
-        # guessed correction nothing can be told: the rhythm learns, the rates do not.
-        if guessed:
-            learnt = []
-        elif self._exposure.lull(observed_total, corrected_total):
-            return
-        for state, observed in learnt:
-            state.learn(observed, active * correction, 1.0 - self.fading_factor)
-        if predicted_total > 0:
-            self._exposure.rhythm.learn(w * self.window, observed_total, predicted_total)
-
     def _evict(self, now: float) -> None:
         self._exposure.evict(now)
         if self._next_window is not None:
@@ -563,13 +301,12 @@ class BreadthSpikeDetector(Detector):
         ]:
             del self._features[feature]
 
+    def forget_account(self, account_id: str) -> None:
+        # Its tickets already counted stay in their windows (bounded by the tickets of the last
+        # hours); only its activity goes.
+        self._exposure.forget(account_id)
+
     # -- introspection ----------------------------------------------------------------------------
-    def _is_feature_warm(self, state: FeatureState) -> bool:
-        return (
-            state.windows_learnt >= self.warmup_windows
-            and state.tickets_learnt >= self.warmup_tickets
-            and self._exposure.rhythm.windows >= min(self.warmup_windows, _DAY_WINDOWS_MIN)
-        )
 
     @property
     def is_warm(self) -> bool:

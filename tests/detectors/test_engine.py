@@ -139,3 +139,15 @@ def test_watermark_starts_at_minus_infinity_and_bad_tick_is_rejected():
     assert math.isinf(DetectionEngine().watermark)
     with pytest.raises(ValueError, match="tick"):
         DetectionEngine(tick=0)
+
+
+def test_cold_start_is_reported_until_the_baseline_settles(events):
+    engine = DetectionEngine()
+    assert engine.stats["settling_days"] == 8.0
+    half = len(events) // 2
+    for event in events[:half]:
+        engine.process(event)
+    midway = engine.stats["settling_days"]
+    for event in events[half:]:
+        engine.process(event)
+    assert 0.0 < engine.stats["settling_days"] < midway < 8.0

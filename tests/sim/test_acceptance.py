@@ -3,7 +3,9 @@
 Slow (about half a minute per seed): run with ``make acceptance``. Issue 4 is resolved only when all
 of this passes; until then ``make test`` leaves it out (marker ``acceptance``) and the README says
 where it stands.
-Seeds 1–5 are the ones detectors may be tuned on; 101–103 are held out.
+Seeds 1–10 are the ones detectors may be tuned on. Seeds 101–103 were held out until two tuning rounds
+had read their failures, so they are kept as a second, no longer blind, check; seeds 201–205 are the
+fresh held-out set, run once per tuning round and never read while choosing parameters.
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from sim.scoring import CHURN_LEAD_TARGET
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow, pytest.mark.timeout(3600)]
 
-SEED_SETS = {"tuning": [1, 2, 3, 4, 5], "held_out": [101, 102, 103]}
+SEED_SETS = {
+    "tuning": list(range(1, 11)),
+    "seen_held_out": [101, 102, 103],
+    "held_out": [201, 202, 203, 204, 205],
+}
 QUIET_TRAPS = {"flood", "benign_release", "holiday", "weekend", "gap"}
 
 
@@ -54,7 +60,7 @@ def test_false_pages_within_budget_and_never_from_the_traps(backtest):
 
 def test_silent_churn_found_within_three_days(backtest):
     churn = backtest.totals()["churn_risk"]
-    assert churn.recall >= 0.8
+    assert churn.recall >= 0.9
     assert churn.precision >= 0.8
     late = sorted(round(lead / 86400, 1) for lead in churn.latencies if lead > CHURN_LEAD_TARGET)
     assert late == [], f"{len(late)} of {len(churn.latencies)} churners flagged after 3 days (days shown)"
@@ -74,3 +80,10 @@ def test_floods_found_and_routed_not_paged(backtest):
     flood = backtest.totals()["flood"]
     assert flood.recall >= 0.9
     assert flood.pages == 0
+
+
+def test_a_short_world_pages_its_planted_regressions_and_nothing_else():
+    # The demo's world (`spikewatch demo`): two weeks, so most of it is cold start.
+    result = run_backtest([2], SimConfig(seed=2, days=14, accounts=300), progress=False)
+    assert result.false_pages() == []
+    assert result.totals()["regression"].recall == 1.0
