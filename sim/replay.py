@@ -2,7 +2,9 @@
 
 Lines are read as bytes and parsed with :func:`schemas.parse.parse_event`, exactly as the worker does
 with Kafka messages; rejections are counted by reason, never raised. Since the engine runs in event
-time, the same file always gives the same alerts (apart from ``wall_time``).
+time, the same file always gives the same alerts (apart from ``wall_time``). With ``reorder_horizon``
+the events pass through the worker's :class:`~sim.reorder.EventTimeMerge` first, so replay and the live
+worker (with the same ``worker.reorder_horizon``) feed the engine the same sequence.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any, Protocol
 
 from schemas.alerts import Alert
 from schemas.parse import Rejection, parse_event
+from sim.reorder import EventTimeMerge
 
 __all__ = ["AlertSource", "ReplayResult", "read_lines", "replay", "write_alerts"]
 
@@ -60,11 +63,15 @@ def read_lines(path: str | Path) -> Iterator[bytes]:
 
 def replay(lines: Iterable[bytes], engine: AlertSource | None = None, *,
            others: Sequence[AlertSource] = (), advance: Callable[[int], Any] | None = None,
-           every: int = 10_000) -> ReplayResult:  # fmt: skip
+           every: int = 10_000, reorder_horizon: float | None = None,
+           finish: bool = True) -> ReplayResult:  # fmt: skip
     """Parse every line, feed the events to ``engine`` (and ``others``) in order, then flush.
 
     ``engine`` defaults to a :class:`~detectors.engine.DetectionEngine` with default parameters;
-    ``advance(n)`` is called every ``every`` lines (for a progress bar).
+    ``advance(n)`` is called every ``every`` lines (for a progress bar). ``reorder_horizon`` (seconds)
+    sorts events in event time within that horizon first, as the worker does; None keeps file order.
+    ``finish=False`` leaves the last events in the reorder buffer and the engine unflushed at the end,
+    as a live worker that has read everything is: its alerts are then exactly the worker's.
 
     Examples
     --------
@@ -85,6 +92,14 @@ def replay(lines: Iterable[bytes], engine: AlertSource | None = None, *,
     other_alerts: list[list[Alert]] = [[] for _ in others]
     events: collections.Counter[str] = collections.Counter()
     rejections: collections.Counter[str] = collections.Counter()
+    merge = None if reorder_horizon is None else EventTimeMerge(reorder_horizon, sources=["file"])
+
+    def learn(ready: Iterable[Any]) -> None:
+        for event in ready:
+            alerts.extend(engine.process(event))
+            for sink, source in zip(other_alerts, others, strict=True):
+                sink.extend(source.process(event))
+
     n = 0
     for n, line in enumerate(lines, start=1):
         parsed = parse_event(line)
@@ -92,16 +107,21 @@ def replay(lines: Iterable[bytes], engine: AlertSource | None = None, *,
             rejections[parsed.reason] += 1
         else:
             events[parsed.type] += 1
-            alerts.extend(engine.process(parsed))
-            for sink, source in zip(other_alerts, others, strict=True):
-                sink.extend(source.process(parsed))
+            if merge is None:
+                learn([parsed])
+            else:
+                merge.push("file", parsed.ts, line, parsed)
+                learn(merge.pop_ready())
         if advance is not None and n % every == 0:
             advance(every)
     if advance is not None:
         advance(n % every)
-    alerts.extend(engine.flush())
-    for sink, source in zip(other_alerts, others, strict=True):
-        sink.extend(source.flush())
+    if finish and merge is not None:
+        learn(merge.drain())
+    if finish:
+        alerts.extend(engine.flush())
+        for sink, source in zip(other_alerts, others, strict=True):
+            sink.extend(source.flush())
     stats = dict(getattr(engine, "stats", {}))
     return ReplayResult(alerts, n, events, rejections, other_alerts, stats)
 

@@ -27,12 +27,17 @@ b'io.spikewatch.alert.flood.firing'
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Mapping
 
 from schemas.alerts import ALERT_KINDS, ALERT_TOPIC_SUFFIX, Alert
 from schemas.events import SCHEMA_VERSION
+from stream.config import KafkaSettings
 
-__all__ = ["CLOUDEVENTS_TYPE_PREFIX", "OpenAlerts", "alert_topics", "cloudevent_headers", "topic_for"]
+__all__ = [
+    "CLOUDEVENTS_TYPE_PREFIX", "OpenAlerts", "alert_topics", "cloudevent_headers", "published_alert_ids",
+    "topic_for",
+]  # fmt: skip
 
 #: ``ce_type`` is this prefix, the alert kind and its status, e.g. ``io.spikewatch.alert.regression.firing``.
 CLOUDEVENTS_TYPE_PREFIX = "io.spikewatch.alert"
@@ -90,3 +95,51 @@ class OpenAlerts:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+async def published_alert_ids(
+    kafka: KafkaSettings, positions: Mapping[tuple[str, int], int], *, timeout: float = 60.0
+) -> set[str]:
+    """Ids of the alerts on each alert (topic, partition) from its offset in ``positions`` to the end.
+
+    What the detection stage already published after its snapshot: after a restore it skips these when
+    the replay of the records since the snapshot emits them again.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    partitions = {TopicPartition(topic, part): offset for (topic, part), offset in positions.items()}
+    if not partitions:
+        return set()
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False,
+                                auto_offset_reset="earliest", isolation_level="read_committed")  # fmt: skip
+    await consumer.start()
+    found: set[str] = set()
+    try:
+        consumer.assign(list(partitions))
+        ends = await consumer.end_offsets(list(partitions))
+        remaining = {tp for tp, offset in partitions.items() if offset < ends[tp]}
+        for tp in remaining:
+            consumer.seek(tp, partitions[tp])
+        deadline = asyncio.get_running_loop().time() + timeout
+        while remaining:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"alert topics not read to their end within {timeout} s")
+            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+            for tp, records in batches.items():
+                for record in records:
+                    found.add(_alert_id(record.headers, record.value))
+                    if record.offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            for tp in list(remaining):  # compaction may have removed the last records
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return found
+
+
+def _alert_id(headers: Iterable[tuple[str, bytes]] | None, value: bytes | None) -> str:
+    for name, content in headers or ():
+        if name == "ce_id":
+            return content.decode()
+    return Alert.from_json(value or b"").alert_id

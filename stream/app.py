@@ -1,14 +1,17 @@
-"""The Faust application of the ingest worker: topics, tables, the ingest agent and its web pages.
+"""The Faust application of the worker: topics, tables, the ingest and detection agents, web pages.
 
-Bytes are read raw from the input topics and parsed by :func:`schemas.parse.parse_event`; a record
-that is not a valid event goes to the dead-letter topic with its original bytes, its key and the
-reason. Valid events go to one entry point (:class:`stream.counters.EventCounters` today, the detection
-engine later). Nothing here runs at import time: :func:`create_app` builds a new app per call.
+Stage 1, ingest (the input partitions, shared across the workers of the group): bytes are read raw
+and parsed by :func:`schemas.parse.parse_event`; a record that is not a valid event goes to the
+dead-letter topic with its original bytes, its key and the reason; valid events are counted
+(:class:`stream.counters.EventCounters`) and forwarded to the one-partition detection topic
+(:mod:`stream.forward`). Stage 2, detection (:mod:`stream.detection_agent`), runs on whichever worker
+holds that partition. Nothing here runs at import time: :func:`create_app` builds a new app per call.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, MutableMapping
 
 import faust
@@ -17,11 +20,13 @@ from prometheus_client import CollectorRegistry
 
 from detectors.engine import DetectionEngine
 from schemas.alerts import ALERT_KINDS
-from stream.alerts import cloudevent_headers, topic_for
+from stream.alerts import topic_for
 from stream.config import KafkaSettings, Settings
-from stream.counters import DeadLetterLog, EventCounters, Tally, resume_offsets
-from stream.detection import DetectingSink
+from stream.counters import DeadLetterLog, EventCounters, Tally, record_forwarded, resume_offsets
+from stream.detection_agent import add_detection_agent, detection_topic_name
+from stream.forward import ForwardAcks, ForwardingSink, forward_headers, marker_headers
 from stream.ingest import RecordHandler
+from stream.liveness import KafkaLiveness
 from stream.metrics import WorkerMetrics
 from stream.ordering import PartitionOrder
 from stream.web import register_endpoints
@@ -49,6 +54,16 @@ class _IngestApp(faust.App):
 
     ingest_state: MutableMapping[str, Tally] | None = None
     input_topics: frozenset[str] = frozenset()
+    forwarding = False  # valid events go on to the detection topic: resume at the first unacknowledged
+    #: Created before the consumer subscribes: a topic missing then is ignored until a rebalance, and
+    #: one auto-created by the broker on first use gets the broker's partition count.
+    declare_first: tuple = ()
+    kafka_liveness: KafkaLiveness | None = None
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        for topic in self.declare_first:
+            await topic.maybe_declare()
 
     def _new_consumer(self) -> ConsumerT:
         consumer = super()._new_consumer()
@@ -56,7 +71,7 @@ class _IngestApp(faust.App):
 
         async def seek_to_resume_offsets() -> Mapping[TP, int]:
             committed = dict(await seek_to_committed())
-            resume = resume_offsets(self.ingest_state or {})
+            resume = resume_offsets(self.ingest_state or {}, forwarded=self.forwarding)
             for tp, offset in committed.items():
                 if tp.topic in self.input_topics and offset is not None:
                     target = resume.get((tp.topic, tp.partition), 0)
@@ -93,12 +108,19 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         processing_guarantee=worker.processing_guarantee,
         broker_session_timeout=worker.session_timeout,
         store="memory://",
+        # No standby copies of the tables on other workers: a standby slurping the detection snapshots
+        # stalled the stream partitions of its worker (seen with two workers); a worker that takes a
+        # partition over restores it from the changelog instead.
+        table_standby_replicas=0,
         datadir=str(worker.state_dir / worker.app_id),
         topic_partitions=settings.topics.partitions,
         topic_replication_factor=settings.topics.replication_factor,
         web_bind=worker.web_host,
         web_host=worker.web_host,
         web_port=worker.web_port,
+        # Faust's /router/ and /table/ pages would serve table contents by key: metrics and health only.
+        web_router_enabled=False,
+        web_tables_enabled=False,
         autodiscover=False,
     )
     partitions = settings.topics.partitions
@@ -114,7 +136,22 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         INGEST_STATE_TABLE, partitions=partitions, help="Counts and dead letters by source partition."
     )
     counters, dead_letters = EventCounters(app.ingest_state), DeadLetterLog(app.ingest_state)
-    detection = DetectingSink(counters, DetectionEngine(allowed_lateness=worker.allowed_lateness))
+    registry = CollectorRegistry() if registry is None else registry
+    # The switch is a worker setting once stream/config.py has it; until then the default list of 10.
+    metrics = WorkerMetrics(registry, top_churn_accounts=getattr(worker, "metrics_top_churn_accounts", 10))
+    metrics.consumer_lag.highwater = lambda topic, partition: app.consumer.highwater(TP(topic, partition))
+    engine_health = metrics.watch_engine(DetectionEngine(allowed_lateness=worker.allowed_lateness))
+
+    def attach_engine(engine: DetectionEngine) -> None:  # the window callback is not part of the state
+        engine.on_window = engine.regression.on_window = metrics.windows.observe
+        engine_health.engine = engine
+
+    forwarding, forwards = ForwardingSink(counters), ForwardAcks()
+    detect_topic = app.topic(detection_topic_name(settings), key_serializer=RAW, value_serializer=RAW,
+                             partitions=1)  # fmt: skip
+    app.forwarding = worker.detect
+    if worker.detect:
+        app.declare_first = (detect_topic,)
     alert_topics = {
         kind: app.topic(
             topic_for(kind, settings.topics.alert_prefix),
@@ -124,22 +161,32 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         )
         for kind in ALERT_KINDS
     }
-    registry = CollectorRegistry() if registry is None else registry
     handler = RecordHandler(
-        detection if worker.detect else counters,
-        WorkerMetrics(registry),
+        metrics.by_tier(forwarding if worker.detect else counters),
+        metrics,
         dead_letters=dead_letters,
         max_event_bytes=worker.max_event_bytes,
     )
-    alert_source = f"spikewatch/{worker.app_id}"
+    if worker.detect:
+        add_detection_agent(
+            app, settings, detect_topic=detect_topic, alert_topics=alert_topics, registry=registry,
+            on_alert=metrics.observe_alert, attach=attach_engine,
+            new_engine=lambda: DetectionEngine(allowed_lateness=worker.allowed_lateness),
+        )  # fmt: skip
 
-    order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}))  # TP equals (topic, partition)
+    # TP equals (topic, partition)
+    order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}, forwarded=worker.detect))
+    last_read: dict[TP, int] = {}  # offset of the last record handled, per input partition
+    marked: dict[TP, int | None] = {}  # last_read when a caught-up marker was sent
 
     @app.on_partitions_revoked.connect
     async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
         order.forget()  # other workers may move these partitions on before they come back
         for tp in revoked:
-            detection.merge.forget((tp.topic, tp.partition))
+            forwards.forget(tp)
+            last_read.pop(tp, None)
+            marked.pop(tp, None)
+            metrics.consumer_lag.forget(tp.topic, tp.partition)
 
     async def ingest_one(event: EventT) -> None:
         message = event.message
@@ -151,24 +198,58 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
         highwater = app.consumer.highwater(message.tp)
         caught_up = highwater is not None and message.offset + 1 >= highwater
-        detection.position(message.topic, message.partition, caught_up=caught_up)
+        metrics.consumer_lag.observe(message.topic, message.partition, next_offset=message.offset + 1,
+                                     highwater=highwater)  # fmt: skip
+        acknowledged = forwards.acknowledged(message.tp)
+        if acknowledged is not None:
+            record_forwarded(app.ingest_state, topic=message.topic, partition=message.partition,
+                             offset=acknowledged)  # fmt: skip
         letter = handler.handle(event.value, **coordinates)
         if letter is not None:
             delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
             await delivery  # acknowledged by the broker before it is noted as sent
             handler.published(letter)
-        for alert in detection.take():
-            headers = cloudevent_headers(alert, source=alert_source)
-            topic = alert_topics[alert.kind]
-            await topic.send(key=alert.dedup_key.encode(), value=alert.to_json(), headers=headers)
-            handler.metrics.observe_alert(alert.kind, alert.status, alert.severity)
+        for topic, partition, offset in forwarding.take() if worker.detect else ():
+            headers = forward_headers(topic, partition, offset, caught_up=caught_up)
+            forwards.sent(message.tp, offset, await detect_topic.send(value=event.value, headers=headers))
+        last_read[message.tp] = message.offset
         await _drain_changelog(app)
 
     @app.agent(events_topic, name="ingest")
     async def ingest(stream: faust.StreamT) -> None:
         """Count valid events; dead-letter everything else, keyed by the original key."""
         async for event in stream.events():
+            started = time.perf_counter()
             await ingest_one(event)
+            metrics.observe_handling(time.perf_counter() - started)
+
+    app.kafka_liveness = KafkaLiveness(settings.kafka.bootstrap, registry)
+
+    @app.timer(2.0)
+    async def probe_kafka() -> None:
+        """Probe the brokers: the consumer keeps its partitions while they are gone (see /healthz)."""
+        await app.kafka_liveness.probe()
+
+    @app.timer(1.0)
+    async def mark_caught_up() -> None:
+        """Tell the detection stage which input partitions it need not wait for (nothing left to read)."""
+        if not worker.detect or not app.consumer.assignment():
+            return
+        for tp in app.consumer.assignment():
+            if tp.topic not in app.input_topics:
+                continue
+            highwater, last = app.consumer.highwater(tp), last_read.get(tp)
+            if highwater is None or (tp in marked and marked[tp] == last):
+                continue
+            if last is None:  # nothing read in this session: caught up only if nothing is there
+                earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+                caught_up = earliest is not None and earliest >= highwater
+            else:
+                caught_up = last + 1 >= highwater
+            if caught_up:
+                headers = marker_headers(tp.topic, tp.partition, highwater)
+                await detect_topic.send(key=b"caught-up", headers=headers)  # Kafka wants a key or a value
+                marked[tp] = last
 
     @app.task
     async def declare_dead_letter_topic() -> None:
@@ -178,6 +259,7 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         if worker.detect:
             for topic in alert_topics.values():
                 await topic.maybe_declare()
+            await detect_topic.maybe_declare()
 
     register_endpoints(app, registry, counters, dead_letters)
     return app

@@ -13,6 +13,9 @@ facts shape the keys and values:
   every record before it is fully applied, and that record itself maybe in part (a ticket updates
   two entries), which its second delivery completes (:func:`resume_offsets`). The worker seeks there
   when the consumer's committed offset ran ahead of the table, so no record is lost either.
+* When valid events are forwarded to the detection stage (:mod:`stream.forward`), an entry per source
+  partition keeps the last offset whose forward, and all before, the broker acknowledged; resuming
+  no later than the record after it means no forward is lost (``resume_offsets(..., forwarded=True)``).
 
 Examples
 --------
@@ -37,12 +40,12 @@ from collections.abc import Mapping, MutableMapping
 
 from schemas.events import Event, TicketEvent
 
-__all__ = ["DeadLetterLog", "EventCounters", "Tally", "resume_offsets"]
+__all__ = ["DeadLetterLog", "EventCounters", "Tally", "record_forwarded", "resume_offsets"]
 
 #: A table value: ``[count, offset of the last source record applied]``, a list so it survives JSON.
 Tally = list[int]
 _SEPARATOR = "/"  # never in a Kafka topic name, so the first two split off topic and partition exactly
-_TYPE, _FEATURE, _DEAD = "type:", "feature:", "dead:"
+_TYPE, _FEATURE, _DEAD, _FORWARDED = "type:", "feature:", "dead:", "forwarded:"
 
 
 def _key(topic: str, partition: int, name: str) -> str:
@@ -67,13 +70,34 @@ def _sum(table: Mapping[str, Tally], kind: str) -> dict[str, int]:
     return dict(sorted(sums.items()))
 
 
-def resume_offsets(table: Mapping[str, Tally]) -> dict[tuple[str, int], int]:
-    """Per source (topic, partition), the offset to resume at: the last one applied, maybe in part."""
+def record_forwarded(table: MutableMapping[str, Tally], *, topic: str, partition: int, offset: int) -> None:
+    """Note that every valid record of ``topic``/``partition`` up to ``offset`` is on the detection topic."""
+    _increment(table, _key(topic, partition, _FORWARDED), offset)
+
+
+def resume_offsets(table: Mapping[str, Tally], *, forwarded: bool = False) -> dict[tuple[str, int], int]:
+    """Per source (topic, partition), the offset to resume at: the last one applied, maybe in part.
+
+    With ``forwarded``, no later than the first record whose forward is not known to be acknowledged
+    (offset 0 for a partition with none): those records are read again, counted once, forwarded again.
+
+    Examples
+    --------
+    >>> table = {"events/0/type:usage": [9, 40], "events/0/forwarded:": [3, 31]}
+    >>> resume_offsets(table), resume_offsets(table, forwarded=True)
+    ({('events', 0): 40}, {('events', 0): 32})
+    """
     resume: dict[tuple[str, int], int] = {}
+    acked: dict[tuple[str, int], int] = {}
     for key, (_count, offset) in list(table.items()):
-        topic, partition, _name = key.split(_SEPARATOR, 2)
+        topic, partition, name = key.split(_SEPARATOR, 2)
         source = (topic, int(partition))
-        resume[source] = max(resume.get(source, 0), offset)
+        if name == _FORWARDED:
+            acked[source] = offset
+        else:
+            resume[source] = max(resume.get(source, 0), offset)
+    if forwarded:
+        return {source: min(offset, acked.get(source, -1) + 1) for source, offset in resume.items()}
     return resume
 
 

@@ -1,71 +1,164 @@
-"""The detection stage of the worker: counted events go on to the detection engine.
+"""Stage 2 of the worker: the detection engine over the detection topic, restorable and replay-exact.
 
-:class:`DetectingSink` is an :class:`~stream.ingest.EventSink` that first counts the event (so the
-counters' at-most-once bookkeeping decides whether the record is new) and then hands it to a
-:class:`detectors.engine.DetectionEngine`. The engine is synchronous and pure; the alerts it returns
-wait in :meth:`DetectingSink.take` for the agent to publish them on the alert topics.
+The detection topic has one partition, so exactly one worker of the group runs this stage at a time
+(another takes over if it dies). Records arrive from the ingest stage (:mod:`stream.forward`) with
+their source partition and offset: a second copy of a source record is skipped, and the events go
+through the same :class:`sim.reorder.EventTimeMerge` as ``replay(..., reorder_horizon=...)``, so the
+engine learns the same sequence as offline.
 
-This stage keeps the engine in the worker's memory: one engine per worker, fed by every partition the
-worker holds. Restoring detector state from changelog topics and repartitioning by feature across
-several workers is a later step (see the README's "Limits").
+:class:`DetectionState` is everything the stage knows, plain picklable Python: the engine, the reorder
+buffer, the last source offset applied per source, the detection-topic offset it covers and, per alert
+topic partition, the offset after the last alert it published. The worker snapshots it
+(:mod:`stream.checkpoint`) and, after a restart, restores it and resumes the detection topic at the
+offset it covers, so every record after the snapshot reaches the engine exactly once. Replaying those
+records re-emits the alerts they caused; the alert ids (deterministic) already on the alert topics
+past the snapshot's positions are skipped, and an alert emitted but never published comes out now.
 
 Examples
 --------
 >>> from detectors.engine import DetectionEngine
->>> from schemas.events import UsageEvent
->>> class Counted:
-...     def handle(self, event, *, topic, partition, offset):
-...         return offset > 0  # offset 0 was already applied before a restart
->>> sink = DetectingSink(Counted(), DetectionEngine())
->>> usage = UsageEvent(account_id="acme", count=3, time=1_772_460_000)
->>> sink.handle(usage, topic="events", partition=0, offset=0)
-False
->>> sink.handle(usage, topic="events", partition=0, offset=1)
-True
->>> sink.take()
+>>> from stream.forward import forward_headers
+>>> stage = DetectionStage(DetectionEngine, sources=[("events", 0)], reorder_horizon=0)
+>>> stage.restore(None)
+>>> usage = b'{"type":"usage","account_id":"acme","count":3,"time":1772460000}'
+>>> stage.apply(0, forward_headers("events", 0, 7, caught_up=True), usage)
 []
->>> len(sink.merge)   # no partition is known to lag, so the event went straight to the engine
-0
+>>> stage.apply(1, forward_headers("events", 0, 7, caught_up=True), usage)  # a second copy
+[]
+>>> stage.state.next_offset, stage.state.applied, stage.duplicates
+(2, 0, 1)
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+
 from detectors.engine import DetectionEngine
 from schemas.alerts import Alert
-from schemas.events import Event
-from stream.ingest import EventSink
-from stream.merge import PartitionMerge
+from schemas.parse import Rejection, parse_event
+from sim.reorder import DEFAULT_REORDER_HORIZON, EventTimeMerge
+from stream.forward import ForwardedRecord
 
-__all__ = ["DetectingSink"]
+__all__ = ["DetectionStage", "DetectionState", "alert_positions_to_read"]
 
 
-class DetectingSink:
-    """Count each new event with ``counters``, then run ``engine`` on it and keep its alerts."""
+@dataclass
+class DetectionState:
+    """What the detection stage knows; a snapshot of it is a restart point."""
+
+    engine: DetectionEngine
+    merge: EventTimeMerge
+    #: Source (topic, partition) -> last source offset applied.
+    source_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: Next detection-topic offset not yet applied.
+    next_offset: int = 0
+    #: Alert (topic, partition) -> offset after the last alert this stage published there.
+    alert_positions: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: Events handed to the engine so far.
+    applied: int = 0
+    #: Ids of alerts found on the alert topics at a restore that the replay has not emitted again yet;
+    #: kept in the state so a crash during the replay does not forget them.
+    already_published: dict[str, None] = field(default_factory=dict)
+
+
+class DetectionStage:
+    """Apply detection-topic records to a :class:`DetectionState` and say which alerts to publish.
+
+    Parameters
+    ----------
+    new_engine
+        Builds an engine for a stage that starts without a snapshot.
+    sources
+        The input (topic, partition) pairs; the reorder buffer waits for each before releasing events.
+    reorder_horizon
+        Seconds of event time the reorder buffer holds events (``worker.reorder_horizon``).
+    max_event_bytes
+        Larger records are not events (the ingest stage never forwards them).
+    """
 
     def __init__(
-        self, counters: EventSink, engine: DetectionEngine, merge: PartitionMerge | None = None
-    ) -> None:
-        self.counters = counters
-        self.engine = engine
-        self.merge = PartitionMerge() if merge is None else merge
-        self._pending: list[Alert] = []
-        self._caught_up: dict[tuple[str, int], bool] = {}
+        self, new_engine: Callable[[], DetectionEngine], *, sources: Iterable[Hashable] = (),
+        reorder_horizon: float = DEFAULT_REORDER_HORIZON, max_event_bytes: int = 65536,
+    ) -> None:  # fmt: skip
+        self.new_engine = new_engine
+        self.sources = tuple(sources)
+        self.reorder_horizon = reorder_horizon
+        self.max_event_bytes = max_event_bytes
+        self.state: DetectionState | None = None
+        self.max_already_published = 10_000
+        self.duplicates = 0
+        self.skipped_alerts = 0
 
-    def position(self, topic: str, partition: int, *, caught_up: bool) -> None:
-        """Tell whether the reader of ``topic``/``partition`` has read all the broker holds."""
-        self._caught_up[(topic, partition)] = caught_up
+    def restore(self, state: DetectionState | None, published: Collection[str] = ()) -> None:
+        """Start from ``state`` (a fresh one if None); ``published``: alert ids already on the topics."""
+        if state is None:
+            merge = EventTimeMerge(self.reorder_horizon, sources=self.sources)
+            state = DetectionState(self.new_engine(), merge)
+        state.already_published.update(dict.fromkeys(published))
+        for stale in list(state.already_published)[: -self.max_already_published or None]:
+            del state.already_published[stale]  # never emitted again (engine changed): let go, oldest first
+        self.state = state
 
-    def handle(self, event: Event, *, topic: str, partition: int, offset: int) -> bool:
-        """Apply ``event``; False if the counters had already applied this record (not detected again)."""
-        if not self.counters.handle(event, topic=topic, partition=partition, offset=offset):
-            return False
-        key = (topic, partition)
-        self.merge.push(key, event.ts, event, caught_up=self._caught_up.get(key, True))
-        for ready in self.merge.pop_ready():
-            self._pending.extend(self.engine.process(ready))
-        return True
+    def forget(self) -> None:
+        """Drop the state (the partition was revoked); :meth:`restore` before the next record."""
+        self.state = None
 
-    def take(self) -> list[Alert]:
-        """The alerts produced since the last call, in the order the engine emitted them."""
-        alerts, self._pending = self._pending, []
-        return alerts
+    def apply(
+        self, offset: int, headers: Iterable[tuple[str, bytes]] | None, value: bytes | None
+    ) -> list[Alert]:
+        """Apply the detection-topic record at ``offset``; the alerts to publish, in order."""
+        state = self.state
+        if state is None:
+            raise RuntimeError("restore() the detection state before applying records")
+        record = ForwardedRecord.from_headers(headers)
+        state.next_offset = offset + 1
+        if record.marker:
+            state.merge.mark_caught_up(record.source)
+        elif record.offset <= state.source_offsets.get(record.source, -1):
+            self.duplicates += 1
+            return []
+        else:
+            state.source_offsets[record.source] = record.offset
+            raw = value or b""
+            event = parse_event(raw, max_bytes=self.max_event_bytes)
+            if not isinstance(event, Rejection):
+                state.merge.push(record.source, event.ts, raw, event, caught_up=record.caught_up)
+        alerts: list[Alert] = []
+        for event in state.merge.pop_ready():
+            alerts.extend(state.engine.process(event))
+            state.applied += 1
+        fresh = []
+        for alert in alerts:
+            if alert.alert_id in state.already_published:
+                del state.already_published[alert.alert_id]
+                self.skipped_alerts += 1
+            else:
+                fresh.append(alert)
+        return fresh
+
+    def published(self, alert: Alert, *, topic: str, partition: int, offset: int) -> None:
+        """Note that ``alert`` is on ``topic``/``partition`` at ``offset`` (acknowledged by the broker)."""
+        assert self.state is not None
+        self.state.alert_positions[(topic, partition)] = offset + 1
+
+    @contextlib.contextmanager
+    def picklable(self) -> Iterator[DetectionState]:
+        """The state with the engine's window callback (metrics, not state) detached while pickling."""
+        assert self.state is not None
+        engine = self.state.engine
+        callback = engine.on_window
+        engine.on_window = engine.regression.on_window = None
+        try:
+            yield self.state
+        finally:
+            engine.on_window = engine.regression.on_window = callback
+
+
+def alert_positions_to_read(
+    state: DetectionState | None, partitions: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """Per alert topic partition, where alerts past ``state`` may start (0 where it never published)."""
+    known: dict[tuple[str, int], int] = {} if state is None else state.alert_positions
+    return {tp: known.get(tp, 0) for tp in partitions}

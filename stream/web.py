@@ -24,6 +24,9 @@ def consumer_health(app: faust.App) -> tuple[bool, str]:
     """Whether ``app`` is consuming now, and a short reason a person can act on."""
     if not app.started or app.should_stop:
         return False, "worker is not running"
+    liveness = getattr(app, "kafka_liveness", None)
+    if liveness is not None and not liveness.reachable:
+        return False, "cut off from the Kafka brokers"
     if app.rebalancing:
         return False, "consumer group is rebalancing"
     if not app.tables.recovery.completed.is_set():

@@ -54,8 +54,16 @@ def replay(
     out: Annotated[Path, typer.Option("--out", help="Alerts to write (JSONL, alert schema).")] = Path(
         "alerts.jsonl"
     ),
+    reorder_horizon: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds of event time events are held and sorted before detection, as the worker does "
+            "(worker.reorder_horizon); 0 keeps file order.",
+        ),
+    ] = 120.0,
 ) -> None:
-    """Replay an event file through the detection engine, in file order, and write its alerts."""
+    """Replay an event file through the detection engine, as the worker would, and write its alerts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sim.replay import read_lines, write_alerts
@@ -66,7 +74,8 @@ def replay(
     columns = (TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("replay", total=total)
-        result = run(read_lines(file), advance=lambda n: bar.advance(task, n))
+        horizon = reorder_horizon or None
+        result = run(read_lines(file), advance=lambda n: bar.advance(task, n), reorder_horizon=horizon)
     n = write_alerts(result.alerts, out)
     console.print(result.summary())
     console.print(f"wrote {n} alert emissions to {out}")

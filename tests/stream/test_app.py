@@ -38,8 +38,9 @@ def test_app_is_built_from_settings_without_side_effects(settings):
     table = app.tables[INGEST_STATE_TABLE]
     assert table.partitions == 6
     assert table.changelog_topic.get_topic_name() == f"unit-app-{INGEST_STATE_TABLE}-changelog"
-    (agent,) = app.agents.values()
-    assert set(agent.channel.topics) == {"tickets", "usage"}
+    topics = {name: set(agent.channel.topics) for name, agent in app.agents.items()}
+    assert {"tickets", "usage"} in topics.values()
+    assert {"unit-app.detection"} in topics.values()  # the detection stage's one-partition topic
 
 
 def test_two_apps_do_not_share_tables_or_metrics(settings):

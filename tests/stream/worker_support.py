@@ -105,6 +105,7 @@ def worker_env(
         "SPIKEWATCH_WORKER__PROCESSING_GUARANTEE": guarantee,
         "SPIKEWATCH_TOPICS__INPUT": f"{name}.events",
         "SPIKEWATCH_TOPICS__DEADLETTER": f"{name}.deadletter",
+        "SPIKEWATCH_TOPICS__ALERT_PREFIX": f"{name}.alerts.",
         "SPIKEWATCH_TOPICS__PARTITIONS": "4",
         "SPIKEWATCH_WORKER__SESSION_TIMEOUT": "8",  # a killed worker's partitions move on quickly
     }
@@ -156,6 +157,14 @@ class WorkerProcess:
             time.sleep(0.3)
         return last
 
+    def metrics(self) -> dict[str, float]:
+        """``/metrics`` as {sample name with labels: value}; empty while the web server is not up."""
+        with contextlib.suppress(OSError):
+            status, body = self.get("/metrics")
+            if status == 200:
+                return parse_metrics(body.decode())
+        return {}
+
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(30)
@@ -172,6 +181,16 @@ class WorkerProcess:
 
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text exposition as {name{labels}: value}."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list:
@@ -248,3 +267,87 @@ def end_offsets(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
             await consumer.stop()
 
     return asyncio.run(ends())
+
+
+#: The comparison of alerts between runs: what a subscriber acts on (not evidence or wall time).
+def alert_signature(alert) -> tuple:
+    return (alert.kind, alert.dedup_key, alert.status, alert.feature, alert.release, alert.account_id)
+
+
+def simulated_lines(
+    *, seed: int = 2, days: int = 9, accounts: int = 120, max_lateness_s: float = 100.0
+) -> list[bytes]:
+    """A stream with a regression, a flood and churners, delivered at most ``max_lateness_s`` late."""
+    from sim.config import SimConfig
+    from sim.simulator import simulate
+
+    return simulate(SimConfig(seed=seed, days=days, accounts=accounts, max_lateness_s=max_lateness_s)).lines
+
+
+def read_alerts(bootstrap: str, prefix: str, partitions: int = 4) -> list:
+    """Every alert on the alert topics under ``prefix`` (all kinds), in no particular order."""
+    from schemas.alerts import Alert
+    from stream.alerts import alert_topics
+
+    async def consume() -> list:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        tps = [TopicPartition(topic, p) for topic in alert_topics(prefix) for p in range(partitions)]
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            ends = {}
+            for tp in tps:  # a topic no alert was sent to may not exist
+                with contextlib.suppress(Exception):
+                    ends.update(await consumer.end_offsets([tp]))
+            live = [tp for tp, end in ends.items() if end > 0]
+            if not live:
+                return []
+            consumer.assign(live)
+            for tp in live:
+                consumer.seek(tp, 0)
+            found: list = []
+            remaining = set(live)
+            while remaining:
+                for tp, batch in (await consumer.getmany(timeout_ms=1000)).items():
+                    found.extend(Alert.from_json(record.value) for record in batch)
+                    if batch and batch[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            return found
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(consume())
+
+
+def detection_settled(
+    workers: list, bootstrap: str, detection_topic: str, events: int, timeout: float = 300.0
+) -> dict[str, float]:
+    """Wait until the detection stage holds all ``events`` and has applied its whole topic.
+
+    Returns the metrics of the worker running detection then (the last seen if it never settles).
+    """
+    deadline = time.monotonic() + timeout
+    settled_at = None
+    detecting: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        for worker in workers:
+            assert worker.process.poll() is None, f"worker exited: {worker.tail()}"
+        detecting = max((w.metrics() for w in workers), key=lambda m: m.get("spikewatch_detection_offset", 0))
+        applied = detecting.get("spikewatch_detection_offset", 0.0)
+        held = detecting.get("spikewatch_detection_events", 0) + detecting.get(
+            "spikewatch_detection_reorder_buffered", 0
+        )
+        if applied == 0 or held < events:  # (asking for the offsets of a missing topic creates it)
+            time.sleep(1)
+            continue
+        end = end_offsets(bootstrap, detection_topic, 1)[0]
+        if applied >= end:
+            if settled_at is not None and settled_at == end:
+                return detecting | {"settled": 1.0}
+            settled_at = end
+            time.sleep(3)  # a caught-up marker may still be on its way
+        else:
+            settled_at = None
+            time.sleep(1)
+    return detecting
