@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip
 
-.PHONY: demo test acceptance install kafka-jars ops-tools audit lint schemas clean
+.PHONY: demo test acceptance install kafka-jars ops-tools audit bench-e2e bench-memory lint schemas clean
 
 $(BIN)/spikewatch: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ acceptance: install
 audit:
 	$(PYTHON) -m venv .cache/audit-venv && .cache/audit-venv/bin/pip install --quiet pip-audit
 	.cache/audit-venv/bin/pip-audit --strict --progress-spinner off -r constraints.txt
+
+## bench-e2e / bench-memory: issue 6's benchmarks (long; results in BENCHMARKS.md)
+bench-e2e: kafka-jars
+	$(BIN)/python -m bench.e2e --events 2000000 --accounts 100000 --features 30
+
+bench-memory: install
+	$(BIN)/python -m bench.memory
 
 lint: install
 	$(BIN)/ruff check .
