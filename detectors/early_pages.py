@@ -30,7 +30,6 @@ class EarlyPages:
         live = self._exposure.active_now(watermark)
         # Only features with new tickets since the last look: the others' counts have not moved.
         dirty, self._dirty = self._dirty, set()
-        thresholds = self._thresholds()
         for feature in sorted(dirty):
             state = self._features.get(feature)
             if state is None or state.incident is not None or not self._is_feature_warm(state):
@@ -44,7 +43,8 @@ class EarlyPages:
             counts = state.capped_counts(opened, self.max_per_account, self._cap_windows, commit=False)
             covered = [min(1.0, max(0.0, (self._now - v * self.window) / self.window)) for v in opened]
             pending = list(zip(opened, counts, (estimate * c for c in covered), strict=True))
-            alarm = self._alarm(state, state.bank.peek(pending, thresholds), head, estimate)
+            alarm = self._alarm(state, state.bank.peek(pending, self._thresholds(feature)), head,
+                                estimate)
             if alarm is not None:
                 score = state.bank.peek_statistic(pending)  # what paged, not the closed windows' score
                 alerts.append(self._open(feature, state, head, alarm, estimate, at=watermark, score=score))

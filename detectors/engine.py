@@ -40,10 +40,12 @@ from detectors.clock import EventClock
 from detectors.dedup import TicketDeduplicator
 from detectors.drift import FeatureDriftDetector
 from detectors.expansion import ExpansionDetector
+from detectors.feedback import FeedbackPolicy
 from detectors.flood import AccountFloodDetector
 from detectors.regression import BreadthSpikeDetector, WindowReport
 from detectors.releases import ReleaseIndex
 from schemas.alerts import Alert
+from schemas.feedback import AlertLabel, CustomerAction, Silence
 
 __all__ = ["DetectionEngine"]
 
@@ -70,6 +72,13 @@ class DetectionEngine:
         The detectors are advanced when the watermark crosses a multiple of this many seconds.
     max_accounts
         Accounts whose state the detectors keep at most; beyond it some are shed (forgotten).
+    feedback
+        People's labels, silences and actions (:class:`~detectors.feedback.FeedbackPolicy`, fed by
+        :meth:`apply_feedback`): every alert returned goes through its ``gate`` (silenced or
+        ``expected`` pages go out with ``pages`` false and the reason), the regression detector
+        scales each feature's threshold by its ``threshold_factor`` (shown in the alert's evidence
+        as ``threshold_factor`` when above 1), does not learn ``excluded`` windows, and restarts a
+        ``new-normal`` feature's baseline from its recent level. ``None``: alerts as they are.
 
     Examples
     --------
@@ -102,6 +111,7 @@ class DetectionEngine:
         dedup_horizon: float = 86_400.0,
         tick: float = 60.0,
         max_accounts: int = 250_000,
+        feedback: FeedbackPolicy | None = None,
     ):
         if not tick > 0:
             raise ValueError(f"tick must be > 0, got {tick!r}")
@@ -120,6 +130,8 @@ class DetectionEngine:
         self.regression.use_releases(self.releases)
         if on_window is not None:
             self.regression.on_window = on_window
+        self.feedback = feedback
+        self.regression.use_feedback(feedback)
         self.detectors: dict[str, Detector] = {
             "regression": self.regression,
             "flood": self.flood,
@@ -200,9 +212,34 @@ class DetectionEngine:
 
     def _sorted(self, alerts: list[Alert]) -> list[Alert]:
         alerts.sort(key=lambda a: (a.event_time, a.kind, a.dedup_key, _STATUS_ORDER[a.status]))
+        if self.feedback is not None:
+            alerts = [self._gate(alert) for alert in alerts]
+            self._renew_baselines()
         for alert in alerts:
             self._alerts[alert.kind] = self._alerts.get(alert.kind, 0) + 1
         return alerts
+
+    def apply_feedback(self, record: AlertLabel | Silence | CustomerAction) -> None:
+        """Take a label, silence or customer action into account from now on (needs ``feedback``)."""
+        if self.feedback is None:
+            raise ValueError("feedback: this engine was built without a FeedbackPolicy")
+        self.feedback.apply(record)
+        self._renew_baselines()
+
+    def _gate(self, alert: Alert) -> Alert:
+        assert self.feedback is not None
+        if alert.kind == "regression" and alert.feature is not None:
+            factor = self.feedback.threshold_factor(alert.feature, at=alert.event_time.timestamp())
+            if factor > 1.0:
+                alert = alert.model_copy(
+                    update={"evidence": {**alert.evidence, "threshold_factor": round(factor, 3)}}
+                )
+        return self.feedback.gate(alert)
+
+    def _renew_baselines(self) -> None:
+        assert self.feedback is not None
+        for feature in self.feedback.take_new_normal():
+            self.regression.reset_baseline(feature)
 
     @property
     def stats(self) -> dict[str, Any]:

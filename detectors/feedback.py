@@ -9,9 +9,9 @@ of the same alerts and feedback give the same answers:
   account, and not for a feature labelled ``expected`` until the label's ``until``. A gated alert is
   still emitted, with ``pages`` false and the reason in its evidence;
 - how much less sensitive should a feature be? (:meth:`~FeedbackPolicy.threshold_factor`): each
-  ``false-alarm`` adds ``false_alarm_step`` to a multiplier of the detector's threshold that halves
-  every ``half_life`` seconds and never exceeds ``max_factor``, so one bad label cannot mute a feature
-  for good;
+  ``false-alarm`` on a regression alert (:data:`TUNED_KINDS`) adds ``false_alarm_step`` to a
+  multiplier of the detector's threshold that halves every ``half_life`` seconds and never exceeds
+  ``max_factor``, so one bad label cannot mute a feature for good;
 - which windows should not teach the baseline, and which features start from a new level?
   (:meth:`~FeedbackPolicy.excluded` for ``false-alarm`` incident windows,
   :meth:`~FeedbackPolicy.take_new_normal` for ``new-normal``).
@@ -51,7 +51,11 @@ from typing import NamedTuple
 from schemas.alerts import Alert
 from schemas.feedback import AlertLabel, CustomerAction, Silence
 
-__all__ = ["AlertRecord", "FeedbackPolicy"]
+__all__ = ["TUNED_KINDS", "AlertRecord", "FeedbackPolicy"]
+
+#: Alert kinds whose ``false-alarm`` labels tune the feature's threshold and baseline: a false drift or
+#: flood alert says nothing about the regression detector's sensitivity to that feature.
+TUNED_KINDS = frozenset({"regression"})
 
 
 class AlertRecord(NamedTuple):
@@ -123,7 +127,13 @@ class FeedbackPolicy:
             self._act_on_label(waiting)
 
     def apply(self, feedback: AlertLabel | Silence | CustomerAction) -> None:
-        """Take one feedback record into account (the latest record per key wins)."""
+        """Take one feedback record into account (the latest record per key wins).
+
+        Applying a record again changes nothing (a worker re-reads the whole feedback topic after a
+        restart, onto a policy restored from a snapshot that may hold it already).
+        """
+        if isinstance(feedback, AlertLabel) and self._labels.get(feedback.dedup_key) == feedback:
+            return
         self._tick(feedback.time.timestamp())
         if isinstance(feedback, Silence):
             self._silences[feedback.silence_id] = feedback
@@ -141,6 +151,8 @@ class FeedbackPolicy:
             return
         at = label.time.timestamp()
         if label.label == "false-alarm":
+            if record.kind not in TUNED_KINDS:
+                return  # kept as a label; no other detector's sensitivity is tuned (yet)
             factor = self.threshold_factor(feature, at=at) - 1 + self.false_alarm_step
             self._penalty[feature] = (min(factor, self.max_factor - 1), at)
             self._excluded.setdefault(feature, []).append((record.started_at, record.last_time))

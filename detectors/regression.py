@@ -18,6 +18,12 @@ The parts, one module each: the expectation and cold start (:mod:`detectors.regr
 breadth (:mod:`detectors.breadth`), early pages (:mod:`detectors.early_pages`) and the incident
 lifecycle (:mod:`detectors.regression_lifecycle`).
 
+**Feedback** (:meth:`BreadthSpikeDetector.use_feedback`, a :class:`~detectors.feedback.FeedbackPolicy`):
+a feature's threshold is multiplied by the policy's ``threshold_factor`` (``false-alarm`` labels,
+bounded and decaying), windows the policy ``excluded`` are not learnt, and
+:meth:`~BreadthSpikeDetector.reset_baseline` makes a feature's rate jump to its recent level
+(``new-normal``). Without a policy nothing changes.
+
 Examples
 --------
 >>> detector = BreadthSpikeDetector()
@@ -35,6 +41,7 @@ from detectors.base import Detector
 from detectors.early_pages import EarlyPages
 from detectors.exposure import Exposure
 from detectors.feature_rate import FeatureState
+from detectors.feedback import FeedbackPolicy
 from detectors.regression_baseline import LEARN_DELAY, BaselineLearning
 from detectors.regression_lifecycle import IncidentLifecycle
 from detectors.releases import ReleaseIndex
@@ -210,8 +217,13 @@ class BreadthSpikeDetector(EarlyPages, IncidentLifecycle, BaselineLearning, Dete
         self._first_window: int | None = None  # oldest window seen before the clock started
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
+        self._feedback: FeedbackPolicy | None = None
 
     # -- learning ---------------------------------------------------------------------------------
+    def use_feedback(self, policy: FeedbackPolicy | None) -> None:
+        """Take people's feedback into account: per-feature threshold factors, windows not learnt."""
+        self._feedback = policy
+
     def use_releases(self, index: ReleaseIndex) -> None:
         """Share a release index (the engine's) instead of this detector's own."""
         self._releases = index

@@ -74,11 +74,37 @@ class BaselineLearning:
         settling = self._settling()
         return math.inf if settling <= 0.0 else _COLD_EXCURSION / self.window / settling
 
-    def _thresholds(self) -> tuple[float, ...]:
+    def _thresholds(self, feature: str | None = None) -> tuple[float, ...]:
         # Until the rhythm correction has seen every hour of the week, some are guessed from the others:
-        # only a spike clear of that doubt may page.
+        # only a spike clear of that doubt may page. False alarms labelled on ``feature`` raise its
+        # threshold for a while (bounded and decaying, :class:`~detectors.feedback.FeedbackPolicy`).
         margin = 1.0 + (_COLD_RHYTHM_MARGIN - 1.0) * self._settling()
+        if feature is not None and self._feedback is not None:
+            margin *= self._feedback.threshold_factor(feature, at=self._now)
         return tuple(self.threshold * margin for _ in self.shifts)
+
+    def reset_baseline(self, feature: str) -> bool:
+        """Make ``feature``'s rate jump to its recent level (a ``new-normal`` label).
+
+        The recent level is that of the closed windows not learnt yet (the last ``LEARN_DELAY``
+        windows or more, incident windows included): the baseline restarts from them instead of
+        learning the new level slowly. Returns False when there is nothing recent to restart from.
+        """
+        state = self._features.get(feature)
+        if state is None or self._next_window is None:
+            return False
+        observed, exposure = 0.0, 0.0
+        for w, (active, correction, gap, _guessed) in self._windows_meta.items():
+            if gap or w >= self._next_window:
+                continue
+            observed += state.capped(w, self.max_per_account)
+            exposure += active * correction
+        if exposure <= 0:
+            return False
+        state.ticket_sum, state.exposure_sum = observed, exposure
+        state.learn_after = self._next_window - 1  # those windows are the new baseline already
+        state.bank.reset()
+        return True
 
     def _note_totals(self, w: int, active: int, correction: float, known: bool) -> None:
         """Record closed window ``w``'s all-feature tickets and expectation, for the lull look-ahead
@@ -117,12 +143,15 @@ class BaselineLearning:
         active, correction, gap, guessed = meta
         observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
         learnt: list[tuple[FeatureState, int]] = []
-        for state in self._features.values():
+        middle = (w + 0.5) * self.window
+        for feature, state in self._features.items():
             accounts = state.windows.pop(w, {})
             state.samples.pop(w, None)
             in_incident = state.incident is not None and w >= state.incident.start_window
             if gap or in_incident or w <= state.learn_after:
                 continue
+            if self._feedback is not None and self._feedback.excluded(feature, middle):
+                continue  # labelled a false alarm: not what the feature's baseline looks like
             observed = sum(min(n, self.max_per_account) for n in accounts.values())
             learnt.append((state, observed))
             # A day of history is needed for a rate worth comparing with (a feature is born on a ticket,

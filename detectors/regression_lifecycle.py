@@ -68,7 +68,7 @@ class IncidentLifecycle:
                 WindowReport(feature, w * self.window, (w + 1) * self.window, counted,
                              sum(this_window.values()), expected, active, state.last_score, warm, gap)
             )
-        alarm = self._alarm(state, state.bank.alarm(self._thresholds()), w) if warm else None
+        alarm = self._alarm(state, state.bank.alarm(self._thresholds(feature)), w) if warm else None
         incident = state.incident
         if incident is None:
             if alarm is not None:

@@ -1,7 +1,9 @@
 """Backtest: simulate and replay several seeds, score engine and naive baseline, compare to the oracle.
 
 ``run_backtest`` is the Python API behind ``spikewatch backtest``; :mod:`sim.report` writes its
-result as Markdown with plots.
+result as Markdown with plots. With ``with_feedback`` every seed is replayed a second time through an
+engine whose alerts are labelled from the truth (:class:`~sim.labeller.TruthLabeller`), and scored as
+``feedback`` next to ``engine``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class SeedRun:
     alerts: list[AlertRecord]
     windows: list[Any]
     stats: dict[str, Any]
+    feedback: SeedScore | None = None
+    feedback_labels: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def regression_rows(self) -> list[dict[str, Any]]:
         """Per-regression detail with the oracle's latency next to the engine's."""
@@ -91,12 +95,17 @@ class BacktestResult:
     runs: list[SeedRun]
 
     @property
+    def with_feedback(self) -> bool:
+        """Whether every seed was also replayed with labels from the truth."""
+        return bool(self.runs) and all(r.feedback is not None for r in self.runs)
+
+    @property
     def days(self) -> float:
         """Total simulated days."""
         return sum(r.labels.config.days for r in self.runs)
 
     def totals(self, which: str = "engine") -> dict[str, KindScore]:
-        """Scores per alert kind summed over seeds (``which`` is ``"engine"`` or ``"naive"``)."""
+        """Scores per alert kind summed over seeds (``which``: ``"engine"``, ``"naive"``, ``"feedback"``)."""
         out: dict[str, KindScore] = {}
         for run in self.runs:
             for kind, score in getattr(run, which).kinds.items():
@@ -117,15 +126,23 @@ class BacktestResult:
 
 
 def run_seed(config: SimConfig, *, keep_windows: bool = False, workdir: str | Path | None = None,
-             advance: Callable[[int], Any] | None = None) -> SeedRun:  # fmt: skip
-    """Simulate ``config``, replay it through the engine and the naive baseline, and score both."""
+             advance: Callable[[int], Any] | None = None,
+             with_feedback: bool = False,
+             make_engine: Callable[[Any], Any] | None = None) -> SeedRun:  # fmt: skip
+    """Simulate ``config``, replay it through the engine and the naive baseline, and score both.
+
+    ``with_feedback`` replays it once more through an engine labelled from the truth (scored as
+    ``feedback``). ``make_engine(policy)`` builds the engines (``policy`` is None for the plain run;
+    default: :class:`~detectors.engine.DetectionEngine` with default parameters).
+    """
     from detectors.engine import DetectionEngine
 
     sim = simulate(config)
     if workdir is not None:
         sim.write(Path(workdir) / f"stream-{config.seed}.jsonl", Path(workdir) / f"labels-{config.seed}.json")
     windows: list[Any] = []
-    engine = DetectionEngine(on_window=windows.append if keep_windows else None)
+    engine = DetectionEngine(on_window=windows.append if keep_windows else None) if make_engine is None \
+        else make_engine(None)
     result = replay(sim.lines, engine, others=[NaiveBaseline()], advance=advance)
     alerts = [AlertRecord.from_alert(a) for a in result.alerts]
     naive = [AlertRecord.from_alert(a) for a in result.others[0]]
@@ -133,18 +150,31 @@ def run_seed(config: SimConfig, *, keep_windows: bool = False, workdir: str | Pa
     observed = minute_counts(sim.tickets["ts"], sim.tickets["feature"], len(sim.world.features),
                              config.start_ts, config.hours * 60)  # fmt: skip
     oracle = run_oracle(intensity, observed, seed=config.seed)
-    return SeedRun(config.seed, sim.labels, score_alerts(sim.labels, alerts), score_alerts(sim.labels, naive),
-                   oracle, alerts, windows, result.stats)  # fmt: skip
+    run = SeedRun(config.seed, sim.labels, score_alerts(sim.labels, alerts), score_alerts(sim.labels, naive),
+                  oracle, alerts, windows, result.stats)  # fmt: skip
+    if with_feedback:
+        from detectors.feedback import FeedbackPolicy
+        from sim.labeller import TruthLabeller
+
+        policy = FeedbackPolicy()
+        fed_engine = DetectionEngine(feedback=policy) if make_engine is None else make_engine(policy)
+        labeller = TruthLabeller(fed_engine, sim.labels)
+        fed = replay(sim.lines, labeller)
+        run.feedback = score_alerts(sim.labels, [AlertRecord.from_alert(a) for a in fed.alerts])
+        run.feedback_labels = dict(labeller.given)
+    return run
 
 
 def run_backtest(seeds: Sequence[int], base: SimConfig | None = None, *, progress: bool = True,
-                 workdir: str | Path | None = None) -> BacktestResult:  # fmt: skip
+                 workdir: str | Path | None = None,
+                 with_feedback: bool = False) -> BacktestResult:  # fmt: skip
     """Run :func:`run_seed` for every seed (windows kept for the first one, for the plots)."""
     base = base or SimConfig()
     runs: list[SeedRun] = []
     if not progress:
         for k, seed in enumerate(seeds):
-            runs.append(run_seed(base.replace(seed=seed), keep_windows=k == 0, workdir=workdir))
+            runs.append(run_seed(base.replace(seed=seed), keep_windows=k == 0, workdir=workdir,
+                                 with_feedback=with_feedback))  # fmt: skip
         return BacktestResult(runs)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -158,7 +188,8 @@ def run_backtest(seeds: Sequence[int], base: SimConfig | None = None, *, progres
             def advance(n: int, task: Any = task, seed: int = seed) -> None:
                 bar.update(task, advance=n, description=f"seed {seed}: replay")
 
-            runs.append(run_seed(cfg, keep_windows=k == 0, workdir=workdir, advance=advance))
+            runs.append(run_seed(cfg, keep_windows=k == 0, workdir=workdir, advance=advance,
+                                 with_feedback=with_feedback))  # fmt: skip
             bar.update(task, description=f"seed {seed}: done", total=runs[-1].labels.stream.get("lines"),
                        completed=runs[-1].labels.stream.get("lines"))  # fmt: skip
             bar.advance(overall)

@@ -91,6 +91,9 @@ def write_report(result: BacktestResult, out_dir: str | Path, command: str = "")
         lines += [f"False pages: {len(fp)} ({per_month:.1f} per 30 days; target ≤ 1). By context: {tags}.",
                   ""]
 
+    if result.with_feedback:
+        lines += _feedback_section(result)
+
     traps = ("flood", "benign_release", "holiday", "weekend", "gap", "onboarding", "drift", "other")
     counts = {w: Counter(tag for p in result.false_pages(w) for tag in p["context"])
               for w in ("engine", "naive")}
@@ -144,6 +147,35 @@ def write_report(result: BacktestResult, out_dir: str | Path, command: str = "")
     path = out / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _feedback_section(result: BacktestResult) -> list[str]:
+    """Without vs with labels from the truth (``--with-feedback``), side by side."""
+    given: Counter[str] = Counter()
+    for run in result.runs:
+        given.update(run.feedback_labels)
+    labels = ", ".join(f"{k} {v}" for k, v in sorted(given.items())) or "none"
+    plain, fed = result.totals("engine"), result.totals("feedback")
+    rows: list[list[Any]] = [
+        ["false pages per 30 days", f"{result.false_pages_per_30_days('engine'):.2f}",
+         f"{result.false_pages_per_30_days('feedback'):.2f}"],
+        ["false pages", len(result.false_pages("engine")), len(result.false_pages("feedback"))],
+    ]  # fmt: skip
+    for kind in _KINDS:
+        a, b = plain.get(kind, KindScore()), fed.get(kind, KindScore())
+        if a.alerts or b.alerts:
+            rows.append([f"{kind}: false alerts", a.alerts - a.matched_alerts, b.alerts - b.matched_alerts])
+    reg_a, reg_b = plain.get("regression", KindScore()), fed.get("regression", KindScore())
+    rows.append(["regression recall", _pct(reg_a.recall), _pct(reg_b.recall)])
+    rows.append(["regression latency median",
+                 fmt_duration(statistics.median(reg_a.latencies)) if reg_a.latencies else "–",
+                 fmt_duration(statistics.median(reg_b.latencies)) if reg_b.latencies else "–"])  # fmt: skip
+    out = ["## With feedback", "",
+           "The same streams replayed with every firing alert labelled from the truth 30 min after it "
+           "fired (sim/labeller.py): planted regressions → confirmed, pages during a benign release of "
+           "their feature → expected (until its end), everything else → false-alarm. "
+           f"Labels given: {labels}.", ""]  # fmt: skip
+    return out + _table(["", "without feedback", "with feedback"], rows)
 
 
 def _plot_features(result: BacktestResult, path: Path) -> None:

@@ -5,7 +5,9 @@ and parsed by :func:`schemas.parse.parse_event`; a record that is not a valid ev
 dead-letter topic with its original bytes, its key and the reason; valid events are counted
 (:class:`stream.counters.EventCounters`) and forwarded to the one-partition detection topic
 (:mod:`stream.forward`). Stage 2, detection (:mod:`stream.detection_agent`), runs on whichever worker
-holds that partition. Nothing here runs at import time: :func:`create_app` builds a new app per call.
+holds that partition. Every detecting worker also follows the compacted feedback topic from its start
+(:class:`stream.feedback.FeedbackFeed`): labels and silences reach whichever engine detection runs on,
+new or restored. Nothing here runs at import time: :func:`create_app` builds a new app per call.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from faust.types import TP, ConsumerT, EventT
 from prometheus_client import CollectorRegistry
 
 from detectors.engine import DetectionEngine
+from detectors.feedback import FeedbackPolicy
 from schemas.alerts import ALERT_KINDS
 from stream.alerts import topic_for
 from stream.config import KafkaSettings, Settings
 from stream.counters import DeadLetterLog, EventCounters, Tally, record_forwarded, resume_offsets
 from stream.detection_agent import add_detection_agent, detection_topic_name
+from stream.feedback import FeedbackFeed, follow_feedback_forever
 from stream.forward import ForwardAcks, ForwardingSink, forward_headers, marker_headers
 from stream.ingest import RecordHandler
 from stream.liveness import KafkaLiveness
@@ -39,6 +43,7 @@ RAW = "raw"
 #: reason per source partition; one table, so one ordered changelog per source partition.
 INGEST_STATE_TABLE = "ingest_state"
 logger = logging.getLogger(__name__)
+_FEEDBACK_WAIT = 30.0  # seconds detection waits for the feedback topic at (re)start before going on
 
 
 class _IngestApp(faust.App):
@@ -142,9 +147,12 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     metrics.consumer_lag.highwater = lambda topic, partition: app.consumer.highwater(TP(topic, partition))
     engine_health = metrics.watch_engine(DetectionEngine(allowed_lateness=worker.allowed_lateness))
 
+    feedback = FeedbackFeed(registry)
+
     def attach_engine(engine: DetectionEngine) -> None:  # the window callback is not part of the state
         engine.on_window = engine.regression.on_window = metrics.windows.observe
         engine_health.engine = engine
+        feedback.attach(engine)
 
     forwarding, forwards = ForwardingSink(counters), ForwardAcks()
     detect_topic = app.topic(detection_topic_name(settings), key_serializer=RAW, value_serializer=RAW,
@@ -170,9 +178,17 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
     if worker.detect:
         add_detection_agent(
             app, settings, detect_topic=detect_topic, alert_topics=alert_topics, registry=registry,
-            on_alert=metrics.observe_alert, attach=attach_engine,
-            new_engine=lambda: DetectionEngine(allowed_lateness=worker.allowed_lateness),
+            on_alert=lambda alert: (metrics.observe_alert(alert), feedback.observe_alert(alert)),
+            attach=attach_engine,
+            new_engine=lambda: DetectionEngine(allowed_lateness=worker.allowed_lateness,
+                                               feedback=FeedbackPolicy()),
+            before_restore=lambda: feedback.wait_ready(_FEEDBACK_WAIT),
         )  # fmt: skip
+
+        @app.task
+        async def follow_feedback_topic() -> None:
+            """Read the feedback topic from the start, then follow it; every label reaches the engine."""
+            await follow_feedback_forever(settings, feedback)
 
     # TP equals (topic, partition)
     order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}, forwarded=worker.detect))

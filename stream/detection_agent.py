@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import faust
@@ -76,11 +76,13 @@ def add_detection_agent(
     app: faust.App, settings: Settings, *, detect_topic: Any, alert_topics: Mapping[str, Any],
     registry: CollectorRegistry, on_alert: Callable[[Any], None],
     new_engine: Callable[[], DetectionEngine], attach: Callable[[DetectionEngine], None],
+    before_restore: Callable[[], Awaitable[Any]] | None = None,
 ) -> DetectionStage:  # fmt: skip
     """Add the detection agent and its table to ``app``; returns its stage (for tests and metrics).
 
     ``on_alert`` is called for each published alert; ``attach`` with every engine the stage starts from
-    (new or restored), to hook metrics to it.
+    (new or restored), to hook metrics to it; ``before_restore`` is awaited before each restore (the
+    feedback topic is read first, so silences apply from the first record).
     """
     worker, topics = settings.worker, settings.topics
     sources = [(topic, p) for topic in topics.input for p in range(topics.partitions)]
@@ -107,6 +109,8 @@ def add_detection_agent(
             order.forget()
 
     async def restore() -> None:
+        if before_restore is not None:
+            await before_restore()
         snapshot = store.load()
         state = None if snapshot is None else snapshot.state
         positions = alert_positions_to_read(state, alert_partitions)

@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -29,8 +30,16 @@ from aiokafka.errors import TopicAlreadyExistsError
 from schemas.feedback import AlertLabel, CustomerAction, Silence, feedback_key
 from stream.config import KafkaSettings
 
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from detectors.engine import DetectionEngine
+    from schemas.alerts import Alert
+    from stream.config import Settings
+
 __all__ = [
-    "ensure_feedback_topic", "follow_feedback", "parse_duration", "read_feedback", "send_feedback"
+    "FeedbackFeed", "ensure_feedback_topic", "follow_feedback", "follow_feedback_forever", "parse_duration",
+    "read_feedback", "send_feedback",
 ]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -147,3 +156,103 @@ async def follow_feedback(
                 ready.set()
     finally:
         await consumer.stop()
+
+
+class FeedbackFeed:
+    """The feedback topic as a worker holds it: the latest record per key, applied to its engine.
+
+    :func:`follow_feedback` calls :meth:`on_record`; the detection stage calls :meth:`attach` with
+    every engine it starts from (new, or restored from a snapshot), which gets every record held so
+    far, so labels and silences survive restarts and reach whichever worker runs detection
+    (re-applying a record is harmless: :meth:`~detectors.feedback.FeedbackPolicy.apply`). It also
+    keeps the release-quality history of the alerts published (:meth:`observe_alert`) and the labels
+    read, exported as ``spikewatch_release_incidents{release,label}`` for the ``releases`` most
+    recently blamed releases.
+
+    Examples
+    --------
+    >>> from detectors.engine import DetectionEngine
+    >>> from detectors.feedback import FeedbackPolicy
+    >>> feed = FeedbackFeed()
+    >>> feed.on_record(Silence(scope="all", start=1772668800, end=1772672400, reason="upgrade",
+    ...                        time=1772668000))
+    >>> engine = DetectionEngine(feedback=FeedbackPolicy())
+    >>> feed.attach(engine)
+    >>> engine.feedback.state_size, len(feed)
+    (1, 1)
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None, *, releases: int = 50) -> None:
+        from detectors.release_quality import ReleaseQuality
+
+        self._records: dict[str, AlertLabel | Silence | CustomerAction] = {}
+        self.engine: DetectionEngine | None = None
+        self.ready = asyncio.Event()
+        self.quality = ReleaseQuality(maxlen=releases)
+        self._received = None
+        if registry is not None:
+            from stream.release_metrics import ReleaseIncidentsCollector
+
+            ReleaseIncidentsCollector(self.quality, registry)
+            from prometheus_client import Counter, Gauge
+
+            self._received = Counter("spikewatch_feedback_records", "Feedback records read, by type.",
+                                     ["type"], registry=registry)  # fmt: skip
+            held = Gauge("spikewatch_feedback_held", "Feedback records held (latest per key).",
+                         registry=registry)  # fmt: skip
+            held.set_function(lambda: len(self._records))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def on_record(self, record: AlertLabel | Silence | CustomerAction) -> None:
+        """Keep ``record`` (replacing the one under its key) and apply it to the engine, if any."""
+        key = feedback_key(record)
+        self._records.pop(key, None)
+        self._records[key] = record
+        if self._received is not None:
+            self._received.labels(record.type).inc()
+        if isinstance(record, AlertLabel):
+            self.quality.apply(record)
+        if self.engine is not None and self.engine.feedback is not None:
+            self.engine.apply_feedback(record)
+
+    def attach(self, engine: DetectionEngine) -> None:
+        """Make ``engine`` the one to feed, and give it every record held so far.
+
+        An engine without a policy (restored from a snapshot taken before feedback existed) gets one.
+        """
+        from detectors.feedback import FeedbackPolicy
+
+        if getattr(engine, "feedback", None) is None:
+            engine.feedback = FeedbackPolicy()
+            engine.regression.use_feedback(engine.feedback)
+        self.engine = engine
+        for record in self._records.values():
+            engine.apply_feedback(record)
+
+    def observe_alert(self, alert: Alert) -> None:
+        """Note a published alert in the release-quality history (``spikewatch_release_incidents``)."""
+        self.quality.observe(alert)
+
+    async def wait_ready(self, timeout: float) -> bool:
+        """Wait until the records on the topic at start are held (False after ``timeout`` seconds)."""
+        try:
+            await asyncio.wait_for(self.ready.wait(), timeout)
+        except TimeoutError:
+            logger.warning("feedback topic not read within %.0f s: detecting without it for now", timeout)
+            return False
+        return True
+
+
+async def follow_feedback_forever(settings: Settings, feed: FeedbackFeed, retry: float = 5.0) -> None:
+    """:func:`follow_feedback` of ``settings.topics.feedback`` into ``feed``, again after any error."""
+    topic = settings.topics.feedback
+    while True:
+        try:
+            await ensure_feedback_topic(settings.kafka, topic, settings.topics.replication_factor)
+            await follow_feedback(settings.kafka, topic, feed.on_record, ready=feed.ready)
+        except Exception:  # the broker may be away; detection goes on with the feedback it has
+            logger.warning("following feedback topic %s failed; retrying in %.0f s", topic, retry,
+                           exc_info=True)  # fmt: skip
+            await asyncio.sleep(retry)

@@ -31,10 +31,18 @@ SILENCE_HELP = (
 )
 
 
+CHURN_OUTCOMES_HELP = (
+    "What became of the accounts flagged at churn risk, rebuilt from the churn-risk alert topic and "
+    "the feedback topic: per customer-success state (open, contacted, saved, lost), the accounts "
+    "flagged, how many recovered (their episode resolved) and how many recovered after the action."
+)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``feedback`` and ``silence`` commands to ``app``."""
+    """Add the ``feedback``, ``silence`` and ``churn-outcomes`` commands to ``app``."""
     app.command("feedback", help=FEEDBACK_HELP)(feedback)
     app.command("silence", help=SILENCE_HELP)(silence)
+    app.command("churn-outcomes", help=CHURN_OUTCOMES_HELP)(churn_outcomes)
 
 
 def _window_end(until: str | None, duration: str | None, *, start: float, name: str) -> str | float | None:
@@ -137,3 +145,31 @@ def silence(
                         reason=reason, author=author or getpass.getuser()),
         config,
     )  # fmt: skip
+
+
+def churn_outcomes(config: ConfigOption = None) -> None:
+    """Print flagged accounts by action state and how many recovered."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from detectors.churn_outcomes import ChurnOutcomes
+    from stream.commands.alerts import consume_alerts
+    from stream.feedback import read_feedback
+
+    settings = settings_or_exit(config)
+    outcomes = ChurnOutcomes()
+
+    async def rebuild() -> None:
+        await consume_alerts(
+            settings, kinds=["churn_risk"], from_beginning=True, follow=False,
+            on_alert=lambda alert, _problem: alert is not None and outcomes.observe(alert),
+        )  # fmt: skip
+        for record in await read_feedback(settings.kafka, settings.topics.feedback):
+            if isinstance(record, CustomerAction):
+                outcomes.apply(record)
+
+    asyncio.run(rebuild())
+    table = Table("state", "flagged", "recovered", "recovered after the action", title="Churn outcomes")
+    for row in outcomes.rows():
+        table.add_row(row.state, str(row.flagged), str(row.recovered), str(row.recovered_after_action))
+    Console(highlight=False, width=120).print(table)

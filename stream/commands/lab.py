@@ -87,6 +87,9 @@ def backtest(
     accounts: Annotated[int, typer.Option(help="Accounts per seed.")] = 400,
     out: Annotated[Path, typer.Option("--out", help="Report directory.")] = Path("reports/backtest"),
     keep_streams: Annotated[bool, typer.Option(help="Also write each seed's stream and labels.")] = False,
+    with_feedback: Annotated[
+        bool, typer.Option(help="Also replay each seed with alerts labelled from the truth; compare.")
+    ] = False,
 ) -> None:
     """Simulate and replay several seeds, score engine, naive baseline and oracle, write report.md."""
     from sim.backtest import parse_seeds, run_backtest
@@ -99,7 +102,7 @@ def backtest(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     out.mkdir(parents=True, exist_ok=True)
-    result = run_backtest(seed_list, base, workdir=out if keep_streams else None)
+    result = run_backtest(seed_list, base, workdir=out if keep_streams else None, with_feedback=with_feedback)
     command = "spikewatch " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     path = write_report(result, out, command=command)
     for line in path.read_text().splitlines()[:14]:

@@ -64,3 +64,39 @@ def _wait_metric(worker: WorkerProcess, name: str, at_least: float, timeout: flo
             return metrics
         time.sleep(0.2)
     raise AssertionError(f"{name} stayed below {at_least}: {metrics.get(name)}\n{worker.tail()}")
+
+
+#: Issue 8's fault drill: this many SIGKILLs at seeded random points of the same stream.
+REPEATED_KILLS = 20
+
+
+def test_twenty_sigkills_at_random_points_leave_exactly_the_fault_free_alerts(kafka_bootstrap, tmp_path):
+    import random
+
+    name = f"drill-{uuid.uuid4().hex[:8]}"
+    env = worker_env(kafka_bootstrap, name, tmp_path / "state")
+    env["SPIKEWATCH_WORKER__SNAPSHOT_INTERVAL"] = "1"
+    lines = simulated_lines()
+    produce(env, lines)
+    expected = replayed(lines)  # what a fault-free run publishes (the 1- and 2-worker tests show it)
+    rng = random.Random(REPEATED_KILLS)
+    # Sorted shares of the stream: some kills land seconds after a restore, some inside the regression.
+    shares = sorted(rng.uniform(0.02, 0.98) for _ in range(REPEATED_KILLS))
+    restores = 0
+    for share in shares:
+        worker = WorkerProcess(env, tmp_path / "worker.log")
+        seen = _wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
+        restores += int(seen.get("spikewatch_detection_restores_total", 0))
+        time.sleep(rng.uniform(0.0, 1.5))  # not always right at a metric boundary
+        worker.kill()
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    try:
+        final = detection_settled([worker], kafka_bootstrap, f"{name}-app.detection", events=len(lines))
+        assert final.get("settled"), (final, worker.tail())
+        alerts = read_alerts(kafka_bootstrap, f"{name}.alerts.")
+        firing = Counter(a.dedup_key for a in alerts if a.kind == "regression" and a.status == "firing")
+        assert firing and set(firing.values()) == {1}, firing
+        assert Counter(alert_signature(alert) for alert in alerts) == expected
+        assert restores >= REPEATED_KILLS // 2, restores  # most restarts restored a snapshot
+    finally:
+        worker.stop()

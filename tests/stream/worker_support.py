@@ -106,6 +106,7 @@ def worker_env(
         "SPIKEWATCH_TOPICS__INPUT": f"{name}.events",
         "SPIKEWATCH_TOPICS__DEADLETTER": f"{name}.deadletter",
         "SPIKEWATCH_TOPICS__ALERT_PREFIX": f"{name}.alerts.",
+        "SPIKEWATCH_TOPICS__FEEDBACK": f"{name}.feedback",
         "SPIKEWATCH_TOPICS__PARTITIONS": "4",
         "SPIKEWATCH_WORKER__SESSION_TIMEOUT": "8",  # a killed worker's partitions move on quickly
     }
