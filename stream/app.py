@@ -180,6 +180,7 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             app, settings, detect_topic=detect_topic, alert_topics=alert_topics, registry=registry,
             on_alert=lambda alert: (metrics.observe_alert(alert), feedback.observe_alert(alert)),
             attach=attach_engine,
+            on_open=lambda alert: (metrics.alerts.observe(alert), feedback.observe_alert(alert)),
             new_engine=lambda: DetectionEngine(allowed_lateness=worker.allowed_lateness,
                                                feedback=FeedbackPolicy()),
             before_restore=lambda: feedback.wait_ready(_FEEDBACK_WAIT),
@@ -251,21 +252,28 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         """Tell the detection stage which input partitions it need not wait for (nothing left to read)."""
         if not worker.detect or not app.consumer.assignment():
             return
-        for tp in app.consumer.assignment():
-            if tp.topic not in app.input_topics:
-                continue
-            highwater, last = app.consumer.highwater(tp), last_read.get(tp)
-            if highwater is None or (tp in marked and marked[tp] == last):
-                continue
-            if last is None:  # nothing read in this session: caught up only if nothing is there
-                earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
-                caught_up = earliest is not None and earliest >= highwater
-            else:
-                caught_up = last + 1 >= highwater
-            if caught_up:
-                headers = marker_headers(tp.topic, tp.partition, highwater)
-                await detect_topic.send(key=b"caught-up", headers=headers)  # Kafka wants a key or a value
-                marked[tp] = last
+        try:
+            for tp in list(app.consumer.assignment()):
+                if tp.topic in app.input_topics:
+                    await mark_if_caught_up(tp)
+        except Exception as error:
+            # A timer that raises crashes the whole worker. A rebalance can revoke a partition mid-loop
+            # (aiokafka then asserts "Partition is not assigned"): skip this tick, the next one marks.
+            logger.warning("caught-up markers skipped this tick: %r", error)
+
+    async def mark_if_caught_up(tp: TP) -> None:
+        highwater, last = app.consumer.highwater(tp), last_read.get(tp)
+        if highwater is None or (tp in marked and marked[tp] == last):
+            return
+        if last is None:  # nothing read in this session: caught up only if nothing is there
+            earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+            caught_up = earliest is not None and earliest >= highwater
+        else:
+            caught_up = last + 1 >= highwater
+        if caught_up:
+            headers = marker_headers(tp.topic, tp.partition, highwater)
+            await detect_topic.send(key=b"caught-up", headers=headers)  # Kafka wants a key or a value
+            marked[tp] = last
 
     @app.task
     async def declare_dead_letter_topic() -> None:

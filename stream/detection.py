@@ -39,6 +39,7 @@ from detectors.engine import DetectionEngine
 from schemas.alerts import Alert
 from schemas.parse import Rejection, parse_event
 from sim.reorder import DEFAULT_REORDER_HORIZON, EventTimeMerge
+from stream.alerts import OpenAlerts
 from stream.forward import ForwardedRecord
 
 __all__ = ["DetectionStage", "DetectionState", "alert_positions_to_read"]
@@ -61,6 +62,9 @@ class DetectionState:
     #: Ids of alerts found on the alert topics at a restore that the replay has not emitted again yet;
     #: kept in the state so a crash during the replay does not forget them.
     already_published: dict[str, None] = field(default_factory=dict)
+    #: Latest emission of every incident not yet resolved, published or found published: what the
+    #: open-incident metrics (and so Alertmanager's page) must show again right after a restore.
+    open_alerts: OpenAlerts = field(default_factory=OpenAlerts)
 
 
 class DetectionStage:
@@ -90,6 +94,8 @@ class DetectionStage:
         self.max_already_published = 10_000
         self.duplicates = 0
         self.skipped_alerts = 0
+        #: Alerts the last :meth:`apply` emitted again and did not return: already on the topics.
+        self.last_skipped: list[Alert] = []
 
     def restore(self, state: DetectionState | None, published: Collection[str] = ()) -> None:
         """Start from ``state`` (a fresh one if None); ``published``: alert ids already on the topics."""
@@ -129,14 +135,24 @@ class DetectionStage:
         for event in state.merge.pop_ready():
             alerts.extend(state.engine.process(event))
             state.applied += 1
-        fresh = []
+        fresh, self.last_skipped = [], []
+        book = self.open_book()
         for alert in alerts:
+            book.apply(alert)
             if alert.alert_id in state.already_published:
                 del state.already_published[alert.alert_id]
                 self.skipped_alerts += 1
+                self.last_skipped.append(alert)
             else:
                 fresh.append(alert)
         return fresh
+
+    def open_book(self) -> OpenAlerts:
+        """The open incidents of the current state (a snapshot older than this field gets an empty one)."""
+        assert self.state is not None
+        if not hasattr(self.state, "open_alerts"):
+            self.state.open_alerts = OpenAlerts()
+        return self.state.open_alerts
 
     def published(self, alert: Alert, *, topic: str, partition: int, offset: int) -> None:
         """Note that ``alert`` is on ``topic``/``partition`` at ``offset`` (acknowledged by the broker)."""

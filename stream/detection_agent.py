@@ -77,12 +77,15 @@ def add_detection_agent(
     registry: CollectorRegistry, on_alert: Callable[[Any], None],
     new_engine: Callable[[], DetectionEngine], attach: Callable[[DetectionEngine], None],
     before_restore: Callable[[], Awaitable[Any]] | None = None,
+    on_open: Callable[[Any], None] = lambda alert: None,
 ) -> DetectionStage:  # fmt: skip
     """Add the detection agent and its table to ``app``; returns its stage (for tests and metrics).
 
     ``on_alert`` is called for each published alert; ``attach`` with every engine the stage starts from
     (new or restored), to hook metrics to it; ``before_restore`` is awaited before each restore (the
-    feedback topic is read first, so silences apply from the first record).
+    feedback topic is read first, so silences apply from the first record). ``on_open`` is called, after
+    a restore, with the latest emission of every incident still open and with every alert the replay
+    finds already published, so open-incident metrics come back without a new emission.
     """
     worker, topics = settings.worker, settings.topics
     sources = [(topic, p) for topic in topics.input for p in range(topics.partitions)]
@@ -118,6 +121,8 @@ def add_detection_agent(
         stage.restore(state, published)
         assert stage.state is not None
         attach(stage.state.engine)
+        for alert in stage.open_book().open():
+            on_open(alert)  # incidents opened before the snapshot: their page must not lapse
         order.forget()
         if snapshot is None:
             logger.warning("detection starts from scratch (no snapshot); %d alerts on the topics",
@@ -153,6 +158,8 @@ def add_detection_agent(
             sent = await delivery  # acknowledged before the next snapshot can count it as published
             stage.published(alert, topic=sent.topic, partition=sent.partition, offset=sent.offset)
             on_alert(alert)
+        for alert in stage.last_skipped:  # published before the crash: this process's metrics learn it
+            on_open(alert)
         if time.monotonic() - last_snapshot >= worker.snapshot_interval:
             with stage.picklable() as picklable:
                 size = store.save(picklable, offset=state.next_offset)

@@ -95,3 +95,45 @@ def test_a_restored_stage_publishes_only_what_was_not_published_before_the_crash
     assert [alert_signature(a) for a in republished] == [alert_signature(a) for a in reference]
     assert restored.state.applied == whole.state.applied
 
+
+
+def test_open_incidents_survive_a_restore_and_skipped_alerts_are_reported(forwarded):
+    from stream.alerts import OpenAlerts
+
+    reference = _stage()
+    reference.restore(None)
+    emitted, open_at = [], None
+    for offset in range(len(forwarded)):
+        emitted += _run(reference, forwarded, offset, offset + 1)
+        book = OpenAlerts()
+        book.extend(emitted)
+        if len(book) and open_at is None:
+            open_at = offset + 1  # the first moment some incident is open
+    assert open_at is not None
+
+    first = _stage()
+    first.restore(None)
+    published = _run(first, forwarded, 0, open_at)
+    expected_open = {a.dedup_key for a in first.open_book().open()}
+    assert expected_open  # an incident is open when the snapshot is taken
+    with first.picklable() as state:
+        saved = pickle.dumps(state)
+
+    restored = _stage()
+    restored.restore(pickle.loads(saved), [a.alert_id for a in published])
+    assert {a.dedup_key for a in restored.open_book().open()} == expected_open
+
+    # alerts published after an older snapshot come back through last_skipped, not as new publications
+    older = _stage()
+    older.restore(None)
+    _run(older, forwarded, 0, max(open_at - 400, 0))
+    with older.picklable() as state:
+        early = pickle.dumps(state)
+    replaying = _stage()
+    replaying.restore(pickle.loads(early), [a.alert_id for a in published])
+    skipped, already = [], {a.alert_id for a in published}
+    for offset in range(replaying.state.next_offset, open_at):
+        fresh = _run(replaying, forwarded, offset, offset + 1)
+        assert not already & {a.alert_id for a in fresh}  # never published twice
+        skipped += replaying.last_skipped
+    assert {a.alert_id for a in skipped} >= {a.alert_id for a in published if a.dedup_key in expected_open}
