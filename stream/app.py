@@ -213,7 +213,10 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             await app.consumer.seek(message.tp, seek_back)
             return
         coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
-        highwater = app.consumer.highwater(message.tp)
+        try:
+            highwater = app.consumer.highwater(message.tp)
+        except AssertionError:  # revoked by a rebalance while this record was handled: not caught up
+            highwater = None
         caught_up = highwater is not None and message.offset + 1 >= highwater
         metrics.consumer_lag.observe(message.topic, message.partition, next_offset=message.offset + 1,
                                      highwater=highwater)  # fmt: skip
