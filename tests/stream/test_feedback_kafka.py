@@ -144,6 +144,39 @@ def test_a_false_alarm_label_raises_the_threshold_for_the_next_regression(kafka_
         worker.stop()
 
 
+def test_an_expected_label_stops_pages_on_its_feature_until_its_end_and_keeps_the_alerts(
+    kafka_bootstrap, tmp_path
+):
+    name = f"expected-{uuid.uuid4().hex[:8]}"
+    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name)
+    lines = with_second_burst(simulated_lines())
+    split = next(i for i, line in enumerate(lines) if ts_of(line) >= REGRESSION[1] + 6 * 3600)
+    produce(env, lines[:split])
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    try:
+        deadline, first = time.monotonic() + 180, []
+        while not first and time.monotonic() < deadline:
+            assert worker.process.poll() is None, worker.tail()
+            first = [a for a in regression_alerts(kafka_bootstrap, name) if a.status == "firing"]
+            time.sleep(2)
+        assert first and first[0].feature == FEATURE and first[0].pages, worker.tail()
+        # "the imports migration keeps going for two more days": no pages for imports until then
+        noticed = first[0].event_time.timestamp() + 1800
+        send(env, AlertLabel(dedup_key=first[0].dedup_key, label="expected", until=noticed + 2 * DAY,
+                             note="imports migration", time=noticed))  # fmt: skip
+        wait_metric(worker, 'spikewatch_feedback_records_total{type="label"}', 1)
+        produce(env, lines[split:])
+        final = detection_settled([worker], kafka_bootstrap, f"{name}-app.detection", events=len(lines))
+        assert final.get("settled"), (final, worker.tail())
+        later = [a for a in regression_alerts(kafka_bootstrap, name)
+                 if a.status == "firing" and a.dedup_key != first[0].dedup_key]  # fmt: skip
+        assert later and later[0].feature == FEATURE, later  # still detected and published
+        assert not later[0].pages and later[0].evidence["paging_suppressed"] == "expected"
+        assert later[0].event_time.timestamp() < noticed + 2 * DAY
+    finally:
+        worker.stop()
+
+
 def test_churn_outcomes_joins_churn_alerts_and_customer_actions(kafka_bootstrap, tmp_path, monkeypatch):
     from aiokafka import AIOKafkaProducer
     from typer.testing import CliRunner
