@@ -197,15 +197,18 @@ class FeedbackPolicy:
         return None
 
     def gate(self, alert: Alert) -> Alert:
-        """``alert`` as it should go out: unchanged, or not paging with the reason in its evidence."""
+        """``alert`` as it should go out: not paging inside a silence or an ``expected`` window (the
+        reason in ``evidence["paging_suppressed"]``); a churn-risk alert carries customer success's
+        state for it in ``evidence["action"]`` (``open`` until someone records another)."""
         self.observe(alert)
-        if not alert.pages:
-            return alert
-        reason = self.suppression(alert)
-        if reason is None:
-            return alert
-        evidence = {**alert.evidence, "paging_suppressed": reason}
-        return alert.model_copy(update={"pages": False, "evidence": evidence})
+        update: dict = {}
+        if alert.kind == "churn_risk":
+            update["evidence"] = {**alert.evidence, "action": self.action(alert.dedup_key)}
+        reason = self.suppression(alert) if alert.pages else None
+        if reason is not None:
+            update["evidence"] = {**update.get("evidence", alert.evidence), "paging_suppressed": reason}
+            update["pages"] = False
+        return alert.model_copy(update=update) if update else alert
 
     def _tick(self, at: float) -> None:
         if at <= self._now:

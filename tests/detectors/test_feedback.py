@@ -99,3 +99,16 @@ def test_state_stays_bounded_by_memory():
         policy.apply(label(f"regression:f{i % 7}:{i}", "false-alarm", at))
     assert policy.state_size <= 2 * 26
     assert policy.threshold_factor("f0", at=T0 + 2_000 * 3600) <= policy.max_factor
+
+
+def test_churn_risk_alerts_carry_the_customer_success_state():
+    policy = FeedbackPolicy()
+
+    def churn(at: float) -> Alert:
+        return Alert(kind="churn_risk", severity="warning", status="updated", pages=False,
+                     summary="fell", dedup_key="churn_risk:acme:1", account_id="acme",
+                     started_at=T0, event_time=at)  # fmt: skip
+
+    assert policy.gate(churn(T0)).evidence["action"] == "open"
+    policy.apply(CustomerAction(dedup_key="churn_risk:acme:1", action="contacted", time=T0 + 60))
+    assert policy.gate(churn(T0 + DAY)).evidence["action"] == "contacted"
