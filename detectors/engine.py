@@ -248,6 +248,7 @@ class DetectionEngine:
             "events": dict(self._events),
             "duplicates": self.dedup.duplicates,
             "late_dropped": self.clock.late_dropped,
+            "future_dropped": self.clock.future_dropped,
             "watermark": self.clock.watermark,
             "alerts": dict(self._alerts),
             "cold_features": self.regression.cold_features,

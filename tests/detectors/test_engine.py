@@ -151,3 +151,18 @@ def test_cold_start_is_reported_until_the_baseline_settles(events):
     for event in events[half:]:
         engine.process(event)
     assert 0.0 < engine.stats["settling_days"] < midway < 8.0
+
+
+@pytest.mark.timeout(120)  # the bug this guards against was a hang: decades of windows closed one by one
+def test_one_event_stamped_in_2100_neither_stalls_the_engine_nor_changes_its_alerts():
+    from sim.config import SimConfig
+    from sim.replay import replay
+    from sim.simulator import simulate
+
+    lines = simulate(SimConfig(seed=4, days=8, accounts=60)).lines
+    broken = b'{"type":"usage","account_id":"acme","count":1,"time":"2100-12-31T23:59:59Z"}'
+    middle = len(lines) // 2
+    clean = replay(lines)
+    with_broken_clock = replay([*lines[:middle], broken, *lines[middle:]])
+    assert with_broken_clock.stats["future_dropped"] == 1
+    assert [a.alert_id for a in with_broken_clock.alerts] == [a.alert_id for a in clean.alerts]
