@@ -20,6 +20,7 @@ from tests.stream.worker_support import (
     detection_settled,
     read_alerts,
     simulated_lines,
+    wait_metric,
     worker_env,
 )
 
@@ -71,21 +72,20 @@ def send(env: dict[str, str], record) -> None:
     asyncio.run(run())
 
 
-def wait_metric(worker: WorkerProcess, name: str, at_least: float, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    metrics: dict = {}
-    while time.monotonic() < deadline:
-        assert worker.process.poll() is None, worker.tail()
-        metrics = worker.metrics() or metrics
-        if metrics.get(name, 0) >= at_least:
-            return metrics
-        time.sleep(0.3)
-    raise AssertionError(f"{name} stayed below {at_least}: {metrics.get(name)}\n{worker.tail()}")
-
 
 def regression_alerts(bootstrap: str, name: str) -> list:
     return sorted((a for a in read_alerts(bootstrap, f"{name}.alerts.") if a.kind == "regression"),
                   key=lambda a: a.event_time)  # fmt: skip
+
+
+def first_pages(worker: WorkerProcess, bootstrap: str, name: str, timeout: float = 180.0) -> list:
+    """The regression firings on the topics once there is at least one (empty after ``timeout``)."""
+    deadline, firing = time.monotonic() + timeout, []
+    while not firing and time.monotonic() < deadline:
+        assert worker.process.poll() is None, worker.tail()
+        firing = [a for a in regression_alerts(bootstrap, name) if a.status == "firing"]
+        time.sleep(2)
+    return firing
 
 
 def test_a_silence_stops_the_page_keeps_the_alert_and_survives_sigkill(kafka_bootstrap, tmp_path):
@@ -120,11 +120,7 @@ def test_a_false_alarm_label_raises_the_threshold_for_the_next_regression(kafka_
     produce(env, lines[:split])
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
-        deadline, first = time.monotonic() + 180, []
-        while not first and time.monotonic() < deadline:
-            assert worker.process.poll() is None, worker.tail()
-            first = [a for a in regression_alerts(kafka_bootstrap, name) if a.status == "firing"]
-            time.sleep(2)
+        first = first_pages(worker, kafka_bootstrap, name)
         assert first and first[0].feature == FEATURE and first[0].pages, worker.tail()
         assert "threshold_factor" not in first[0].evidence
         noticed = first[0].event_time.timestamp() + 1800
@@ -154,11 +150,7 @@ def test_an_expected_label_stops_pages_on_its_feature_until_its_end_and_keeps_th
     produce(env, lines[:split])
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
-        deadline, first = time.monotonic() + 180, []
-        while not first and time.monotonic() < deadline:
-            assert worker.process.poll() is None, worker.tail()
-            first = [a for a in regression_alerts(kafka_bootstrap, name) if a.status == "firing"]
-            time.sleep(2)
+        first = first_pages(worker, kafka_bootstrap, name)
         assert first and first[0].feature == FEATURE and first[0].pages, worker.tail()
         # "the imports migration keeps going for two more days": no pages for imports until then
         noticed = first[0].event_time.timestamp() + 1800

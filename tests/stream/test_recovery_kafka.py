@@ -15,6 +15,7 @@ from tests.stream.worker_support import (
     detection_settled,
     read_alerts,
     simulated_lines,
+    wait_metric,
     worker_env,
 )
 
@@ -38,11 +39,11 @@ def test_sigkill_mid_regression_pages_once_and_restores_instead_of_relearning(ka
         if share == KILL_AT[-1]:  # paged by an earlier process and still open: the page must not lapse
             # Back where the last process was killed, every alert it had published is known again
             # (from the snapshot or skipped as already published), with no new emission needed.
-            caught_up = _wait_metric(worker, "spikewatch_detection_events", learnt_at_kill, poll=0.02)
+            caught_up = wait_metric(worker, "spikewatch_detection_events", learnt_at_kill, poll=0.02)
             regression_open = [v for k, v in caught_up.items()
                                if k.startswith("spikewatch_regression_open{")]  # fmt: skip
             assert regression_open == [1.0], (regression_open, worker.tail())
-        restored = _wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
+        restored = wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
         if learnt_at_kill:  # a restart: the engine came back from a snapshot, not from nothing
             assert restored["spikewatch_detection_restores_total"] == 1, worker.tail()
             assert 0 < restored["spikewatch_detection_restored_events"] <= learnt_at_kill
@@ -60,19 +61,6 @@ def test_sigkill_mid_regression_pages_once_and_restores_instead_of_relearning(ka
     finally:
         worker.stop()
 
-
-def _wait_metric(
-    worker: WorkerProcess, name: str, at_least: float, timeout: float = 180.0, poll: float = 0.2
-) -> dict:
-    deadline = time.monotonic() + timeout
-    metrics: dict = {}
-    while time.monotonic() < deadline:
-        assert worker.process.poll() is None, worker.tail()
-        metrics = worker.metrics() or metrics
-        if metrics.get(name, 0) >= at_least:
-            return metrics
-        time.sleep(poll)
-    raise AssertionError(f"{name} stayed below {at_least}: {metrics.get(name)}\n{worker.tail()}")
 
 
 #: Issue 8's fault drill: this many SIGKILLs at seeded random points of the same stream.
@@ -94,7 +82,7 @@ def test_twenty_sigkills_at_random_points_leave_exactly_the_fault_free_alerts(ka
     restores = 0
     for share in shares:
         worker = WorkerProcess(env, tmp_path / "worker.log")
-        seen = _wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
+        seen = wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
         restores += int(seen.get("spikewatch_detection_restores_total", 0))
         time.sleep(rng.uniform(0.0, 1.5))  # not always right at a metric boundary
         worker.kill()

@@ -352,3 +352,18 @@ def detection_settled(
             settled_at = None
             time.sleep(1)
     return detecting
+
+
+def wait_metric(
+    worker: WorkerProcess, name: str, at_least: float, timeout: float = 180.0, poll: float = 0.2
+) -> dict:
+    """Poll ``/metrics`` until ``name`` reaches ``at_least``; the metrics then (fails if the worker dies)."""
+    deadline = time.monotonic() + timeout
+    metrics: dict = {}
+    while time.monotonic() < deadline:
+        assert worker.process.poll() is None, worker.tail()
+        metrics = worker.metrics() or metrics
+        if metrics.get(name, 0) >= at_least:
+            return metrics
+        time.sleep(poll)
+    raise AssertionError(f"{name} stayed below {at_least}: {metrics.get(name)}\n{worker.tail()}")
