@@ -72,7 +72,8 @@ class BreadthSpikeDetector(EarlyPages, IncidentLifecycle, BaselineLearning, Dete
     min_expected
         Floor of the expected capped tickets per window, for features that are almost never mentioned.
     fading_factor
-        Weight of each learnt window in the rate sums (0.002 ≈ memory of 500 windows, ~2 days).
+        Weight of a learnt window of average exposure in the rate sums (0.002 ≈ memory of 500 such
+        windows, ~2 days); a window's weight scales with its exposure, so nights and weekends count less.
     rate_doubt
         Standard errors added to the learnt rate (relative error ``1/sqrt(tickets learnt)``): the
         expectation is an upper bound, so a quiet feature's noisy estimate does not page.
@@ -218,6 +219,7 @@ class BreadthSpikeDetector(EarlyPages, IncidentLifecycle, BaselineLearning, Dete
         self._last_evict = float("-inf")
         self._now = float("-inf")  # latest event time learnt: when, in event time, a decision is made
         self._feedback: FeedbackPolicy | None = None
+        self._mean_exposure = [0.0, 0.0]  # decayed sum of window exposures and of windows
 
     # -- learning ---------------------------------------------------------------------------------
     def use_feedback(self, policy: FeedbackPolicy | None) -> None:

@@ -39,6 +39,7 @@ _COLD_RHYTHM_DAYS = 8.0  # ... over this many days of it (every hour of the week
 _COLD_EXCURSION = 3600.0  # seconds of excursion that may page when rhythm learning starts
 DAY_WINDOWS_MIN = 288  # windows of history a feature needs before it teaches the rhythm
 LEARN_DELAY = 72  # closed windows kept before learning (6 h of 5-min windows)
+_MEAN_EXPOSURE_KEEP = 0.999  # decay per window of the mean window exposure (about 3.5 days of 5-min windows)
 
 
 class BaselineLearning:
@@ -167,8 +168,16 @@ class BaselineLearning:
             learnt = []
         elif self._exposure.lull(observed_total, corrected_total) or lull_ahead:
             return
+        # Rates forget by exposure, not by the clock: a quiet weekend or night holds few tickets and
+        # should not outweigh the weekdays before it (a quiet feature's rate, learnt from a weekend's
+        # dozen tickets, was a third too low on the Monday after).
+        exposure = active * correction
+        mean = self._mean_exposure
+        mean[0] = mean[0] * _MEAN_EXPOSURE_KEEP + exposure
+        mean[1] = mean[1] * _MEAN_EXPOSURE_KEEP + 1.0
+        share = exposure * mean[1] / mean[0] if mean[0] > 0 else 1.0
         for state, observed in learnt:
-            state.learn(observed, active * correction, 1.0 - self.fading_factor)
+            state.learn(observed, exposure, math.exp(-self.fading_factor * share))
         if predicted_total > 0:
             self._exposure.rhythm.learn(w * self.window, observed_total, predicted_total)
 

@@ -2,7 +2,9 @@
 
 A regression is attributed to the releases that touched the regressed feature within ``lookback``
 before the rise (plus a little slack after its start, since a window's first tickets can precede a
-release stamped a few minutes late). Recent releases weigh more: weight = 2^(−age / ``half_life``).
+release stamped a few minutes late). Recent releases weigh more: weight = 2^(−age / ``half_life``);
+a release after the rise's estimated start weighs 2^(−lead / ``slack``), since a rise that began
+before it points at an earlier release.
 Confidence = weight of the best release / (sum of weights + ``unexplained_weight``); the extra term is
 the chance that the rise has nothing to do with any release, so a lone release long before the rise
 gets low confidence and several candidates share it. No candidate → no suspect.
@@ -110,10 +112,18 @@ class ReleaseIndex:
         found = self.candidates(feature, started_at, until)
         if not found:
             return None
-        weights = [(2.0 ** (-max(0.0, started_at - ts) / self.half_life), ts, v) for ts, v in found]
+        weights = [(self._weight(ts, started_at), ts, v) for ts, v in found]
         best = max(weights)
         total = sum(w for w, _, _ in weights) + self.unexplained_weight
         return Suspect(version=best[2], time=best[1], confidence=best[0] / total)
+
+    def _weight(self, ts: float, started_at: float) -> float:
+        # Before the rise: halves every ``half_life``. After its estimated start a release is a suspect
+        # only within that estimate's uncertainty (``slack``): a rise that began before a release
+        # points at the one before it.
+        if ts <= started_at:
+            return 2.0 ** (-(started_at - ts) / self.half_life)
+        return 2.0 ** (-(ts - started_at) / self.slack) if self.slack > 0 else 0.0
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_feature.values())

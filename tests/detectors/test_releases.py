@@ -59,6 +59,16 @@ def test_bad_arguments_are_rejected(name):
 def test_a_release_shortly_after_an_early_change_point_is_still_a_suspect():
     index = ReleaseIndex()
     index.add_release("old", T0 - 4 * 3600, ["checkout"])
-    index.add_release("culprit", T0 + 1800, ["checkout"])
-    assert index.suspect("checkout", T0).version == "old"
+    index.add_release("culprit", T0 + 300, ["checkout"])
+    assert index.suspect("checkout", T0 - 1800).version == "old"  # noticed before the release
     assert index.suspect("checkout", T0, until=T0 + 3600).version == "culprit"
+
+
+def test_a_rise_that_began_before_a_release_points_at_the_one_before():
+    # Both touched the feature; the rise is estimated to start between them, 15 min after the first.
+    index = ReleaseIndex()
+    index.add_release("v1.31.0", T0 - 900, ["dashboards"])
+    index.add_release("v1.30.0", T0 + 600, ["dashboards", "login"])
+    suspect = index.suspect("dashboards", T0, until=T0 + 1800)
+    assert suspect.version == "v1.31.0"
+    assert 0.4 < suspect.confidence < 0.6  # the later release still shares the suspicion
