@@ -8,7 +8,11 @@ a. ``raw``: an aiokafka consumer in this process that only reads every record an
 b. ``naive``: :mod:`bench.naive_agent` as a subprocess (Faust agent, pydantic per event, River models
    per (account, feature));
 c. ``spikewatch``: ``spikewatch worker`` as a subprocess with a fresh app id, read to the end (its
-   ``/counts`` reaching the total).
+   ``/counts`` reaching the total and its detection stage holding every event);
+d. ``batch``, ``ingest-only``, ``batch-ingest-only`` (when listed in ``--passes``): the same worker with
+   ``worker.ingest = "batch"``, with ``worker.detect = false`` (read to ``/counts`` alone), or both;
+e. ``faust-floor`` (when listed): a Faust agent that only decodes each record, Faust's own per-record
+   cost.
 
 Each pass is reported as events/s from its launch (start-up and group join included) and from the first
 record processed (steady state), with CPU seconds, and as ratios to ``raw`` and ``naive``. With
@@ -34,9 +38,16 @@ from pathlib import Path
 import orjson
 
 from bench.generate import GeneratorConfig, generate, produce_records
-from bench.processes import PassTiming, ServiceProcess, spikewatch_processed, worker_env
+from bench.processes import PassTiming, ServiceProcess, spikewatch_counted, spikewatch_processed, worker_env
 
-__all__ = ["raw_pass", "report"]
+__all__ = ["INGEST_PASSES", "raw_pass", "report"]
+
+#: Passes of the same checkout with other settings: ingest in batches, and either stage alone.
+INGEST_PASSES: dict[str, dict[str, str]] = {
+    "batch": {"SPIKEWATCH_WORKER__INGEST": "batch"},
+    "ingest-only": {"SPIKEWATCH_WORKER__DETECT": "false"},
+    "batch-ingest-only": {"SPIKEWATCH_WORKER__INGEST": "batch", "SPIKEWATCH_WORKER__DETECT": "false"},
+}
 
 
 async def raw_pass(bootstrap: str, topic: str, partitions: int, total: int,
@@ -175,18 +186,21 @@ def main(argv: list[str] | None = None) -> None:
                 if name == "raw":
                     timings[name] = asyncio.run(raw_pass(bootstrap, topic, args.partitions, total, advance))
                     continue
-                if name == "naive":
+                if name in ("naive", "faust-floor"):
                     service = ServiceProcess(
                         ["bench.naive_agent", "--bootstrap", bootstrap, "--topic", topic, "--partitions",
-                         str(args.partitions), "--app-id", f"bench-naive-{run_id}", "--web-port", "{port}"],
-                        log_path=work / "naive.log")  # fmt: skip
+                         str(args.partitions), "--app-id", f"bench-{name}-{run_id}", "--web-port", "{port}",
+                         *(["--decode-only"] if name == "faust-floor" else [])],
+                        log_path=work / f"{name}.log")  # fmt: skip
                     read = naive_processed
-                elif name in roots:
+                elif name in roots or name in INGEST_PASSES:
                     env = worker_env(bootstrap, f"bench-{name}-{run_id}", topic, args.partitions, work / name)
+                    env.update(INGEST_PASSES.get(name, {}))
                     service = ServiceProcess(["stream.cli", "worker", "--web-port", "{port}", "--loglevel",
                                               "warning"], env=env, log_path=work / f"{name}.log",
-                                             cwd=roots[name])  # fmt: skip
-                    read = spikewatch_processed
+                                             cwd=roots.get(name, args.worker_root))  # fmt: skip
+                    detects = INGEST_PASSES.get(name, {}).get("SPIKEWATCH_WORKER__DETECT") != "false"
+                    read = spikewatch_processed if detects else spikewatch_counted
                 else:
                     raise SystemExit(f"unknown pass {name!r}")
                 try:

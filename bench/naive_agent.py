@@ -25,6 +25,7 @@ import argparse
 import tempfile
 from typing import TYPE_CHECKING
 
+import orjson
 from pydantic import ValidationError
 from river import stats
 
@@ -74,15 +75,41 @@ class NaiveBaselines:
         return len(self._models)
 
 
-def create_naive_app(app_id: str, bootstrap: str, topic: str, partitions: int, web_port: int) -> faust.App:
-    """The Faust app: one agent feeding :class:`NaiveBaselines`, and a ``/count`` page."""
+class DecodeOnly:
+    """Counts records and decodes each with ``orjson.loads``: the floor of any Faust agent.
+
+    Examples
+    --------
+    >>> floor = DecodeOnly()
+    >>> floor.learn(b'{"type": "usage"}')
+    >>> floor.processed, floor.invalid, len(floor)
+    (1, 0, 0)
+    """
+
+    def __init__(self) -> None:
+        self.processed = 0
+        self.invalid = 0
+
+    def learn(self, raw: bytes) -> None:
+        """Decode one record."""
+        self.processed += 1
+        orjson.loads(raw)
+
+    def __len__(self) -> int:
+        return 0
+
+
+def create_naive_app(
+    app_id: str, bootstrap: str, topic: str, partitions: int, web_port: int, *, decode_only: bool = False
+) -> faust.App:
+    """The Faust app: one agent feeding :class:`NaiveBaselines` (or :class:`DecodeOnly`), and ``/count``."""
     import faust
 
     app = faust.App(app_id, broker=f"kafka://{bootstrap}", store="memory://", autodiscover=False,
                     datadir=tempfile.mkdtemp(prefix=f"{app_id}-"), topic_partitions=partitions,
                     web_bind="127.0.0.1", web_host="127.0.0.1", web_port=web_port)  # fmt: skip
     events = app.topic(topic, key_serializer="raw", value_serializer="raw", partitions=partitions)
-    baselines = NaiveBaselines()
+    baselines: NaiveBaselines | DecodeOnly = DecodeOnly() if decode_only else NaiveBaselines()
 
     @app.agent(events, name="naive")
     async def learn(stream: faust.StreamT) -> None:
@@ -106,8 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, required=True)
     parser.add_argument("--app-id", default="bench-naive")
     parser.add_argument("--web-port", type=int, default=6067)
+    parser.add_argument("--decode-only", action="store_true",
+                        help="only orjson-decode each record: Faust's own per-record cost")  # fmt: skip
     args = parser.parse_args(argv)
-    app = create_naive_app(args.app_id, args.bootstrap, args.topic, args.partitions, args.web_port)
+    app = create_naive_app(args.app_id, args.bootstrap, args.topic, args.partitions, args.web_port,
+                           decode_only=args.decode_only)  # fmt: skip
     faust.Worker(app, loglevel="warning").execute_from_commandline()
 
 

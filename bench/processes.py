@@ -97,6 +97,14 @@ class ServiceProcess:
                 return json.loads(response.read())
         return None
 
+    def get_text(self, path: str) -> str | None:
+        """GET ``path`` as text, or None while the server is not up (or answers an error)."""
+        with contextlib.suppress(OSError, ValueError):
+            url = f"http://127.0.0.1:{self.port}{path}"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.read().decode()
+        return None
+
     def time_until(self, name: str, processed: Callable[[ServiceProcess], int | None], total: int, *,
                    on_progress: Callable[[int], None] = lambda n: None, timeout: float = 3600.0,
                    poll: float = 0.5) -> PassTiming:  # fmt: skip
@@ -136,9 +144,27 @@ class ServiceProcess:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def spikewatch_processed(worker: ServiceProcess) -> int | None:
-    """Records the worker has applied: valid events counted plus dead letters, from ``/counts``."""
+def spikewatch_counted(worker: ServiceProcess) -> int | None:
+    """Records the ingest stage has applied: valid events counted plus dead letters, from ``/counts``."""
     counts = worker.get_json("/counts")
     if counts is None:
         return None
     return sum(counts.get("by_type", {}).values()) + sum(counts.get("dead_letters", {}).values())
+
+
+def spikewatch_processed(worker: ServiceProcess) -> int | None:
+    """Records through the whole worker: the fewer of those counted by ingest (valid events plus dead
+    letters, ``/counts``) and of those held by detection (events learnt or in the reorder buffer, plus
+    dead letters, ``/metrics``), so a pass ends only when detection has every event too."""
+    counts = worker.get_json("/counts")
+    if counts is None:
+        return None
+    dead = sum(counts.get("dead_letters", {}).values())
+    counted = sum(counts.get("by_type", {}).values()) + dead
+    metrics = worker.get_text("/metrics")
+    if metrics is None:
+        return None
+    samples = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#"))
+    held = sum(float(samples.get(name, 0)) for name in
+               ("spikewatch_detection_events", "spikewatch_detection_reorder_buffered"))  # fmt: skip
+    return min(counted, int(held) + dead)

@@ -96,6 +96,8 @@ def _from_string(text: str) -> datetime:
     if match["z"] or match["sign"]:
         try:
             return datetime.fromisoformat(text).astimezone(UTC)  # C fast path for the common forms
+        except OverflowError:  # an offset that carries it past year 9999 or before year 1
+            raise InvalidTimeError(f"time {text[:64]!r} is out of range") from None
         except ValueError:
             pass  # lower-case t/z, or a real error: the slow path below says which
     year, month, day, hour, minute, second, fraction = match.group(1, 2, 3, 4, 5, 6, 7)
@@ -116,7 +118,10 @@ def _from_string(text: str) -> datetime:
         )
     except ValueError as exc:
         raise InvalidTimeError(f"time {text[:64]!r} is not a valid date-time: {exc}") from None
-    return local.astimezone(UTC)
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        raise InvalidTimeError(f"time {text[:64]!r} is out of range") from None
 
 
 def parse_event_time(value: Any) -> datetime:

@@ -24,6 +24,7 @@ from detectors.engine import DetectionEngine
 from detectors.feedback import FeedbackPolicy
 from schemas.alerts import ALERT_KINDS
 from stream.alerts import topic_for
+from stream.batch_ingest import BatchIngest, add_batch_ingest
 from stream.config import KafkaSettings, Settings
 from stream.counters import DeadLetterLog, EventCounters, Tally, record_forwarded, resume_offsets
 from stream.detection_agent import add_detection_agent, detection_topic_name
@@ -64,6 +65,7 @@ class _IngestApp(faust.App):
     #: one auto-created by the broker on first use gets the broker's partition count.
     declare_first: tuple = ()
     kafka_liveness: KafkaLiveness | None = None
+    ingester: BatchIngest | None = None  # with ``worker.ingest = "batch"``
 
     async def on_first_start(self) -> None:
         await super().on_first_start()
@@ -136,14 +138,18 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         settings.topics.deadletter, key_serializer=RAW, value_serializer=RAW, partitions=partitions
     )
     app.input_topics = frozenset(settings.topics.input)
-    # Keys and values go through JSON; the memory store is rebuilt from the changelog at each start.
-    app.ingest_state = app.Table(
-        INGEST_STATE_TABLE, partitions=partitions, help="Counts and dead letters by source partition."
-    )
-    counters, dead_letters = EventCounters(app.ingest_state), DeadLetterLog(app.ingest_state)
+    tallies: MutableMapping[str, Tally]
+    if worker.ingest == "faust":
+        # Keys and values go through JSON; the memory store is rebuilt from the changelog at each start.
+        tallies = app.ingest_state = app.Table(
+            INGEST_STATE_TABLE, partitions=partitions, help="Counts and dead letters by source partition."
+        )
+    else:  # the batch ingest stage keeps them in memory and saves them with each transaction
+        tallies = {}
+    counters, dead_letters = EventCounters(tallies), DeadLetterLog(tallies)
     registry = CollectorRegistry() if registry is None else registry
     # The switch is a worker setting once stream/config.py has it; until then the default list of 10.
-    metrics = WorkerMetrics(registry, top_churn_accounts=getattr(worker, "metrics_top_churn_accounts", 10))
+    metrics = WorkerMetrics(registry, top_churn_accounts=worker.metrics_top_churn_accounts)
     metrics.consumer_lag.highwater = lambda topic, partition: app.consumer.highwater(TP(topic, partition))
     engine_health = metrics.watch_engine(DetectionEngine(allowed_lateness=worker.allowed_lateness))
 
@@ -191,58 +197,6 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
             """Read the feedback topic from the start, then follow it; every label reaches the engine."""
             await follow_feedback_forever(settings, feedback)
 
-    # TP equals (topic, partition)
-    order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}, forwarded=worker.detect))
-    last_read: dict[TP, int] = {}  # offset of the last record handled, per input partition
-    marked: dict[TP, int | None] = {}  # last_read when a caught-up marker was sent
-
-    @app.on_partitions_revoked.connect
-    async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
-        order.forget()  # other workers may move these partitions on before they come back
-        for tp in revoked:
-            forwards.forget(tp)
-            last_read.pop(tp, None)
-            marked.pop(tp, None)
-            metrics.consumer_lag.forget(tp.topic, tp.partition)
-
-    async def ingest_one(event: EventT) -> None:
-        message = event.message
-        seek_back = order.check(message.tp, message.offset)
-        if seek_back is not None:  # came too early: read the partition again from the offset due
-            handler.metrics.observe_reread()
-            await app.consumer.seek(message.tp, seek_back)
-            return
-        coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
-        try:
-            highwater = app.consumer.highwater(message.tp)
-        except AssertionError:  # revoked by a rebalance while this record was handled: not caught up
-            highwater = None
-        caught_up = highwater is not None and message.offset + 1 >= highwater
-        metrics.consumer_lag.observe(message.topic, message.partition, next_offset=message.offset + 1,
-                                     highwater=highwater)  # fmt: skip
-        acknowledged = forwards.acknowledged(message.tp)
-        if acknowledged is not None:
-            record_forwarded(app.ingest_state, topic=message.topic, partition=message.partition,
-                             offset=acknowledged)  # fmt: skip
-        letter = handler.handle(event.value, **coordinates)
-        if letter is not None:
-            delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
-            await delivery  # acknowledged by the broker before it is noted as sent
-            handler.published(letter)
-        for topic, partition, offset in forwarding.take() if worker.detect else ():
-            headers = forward_headers(topic, partition, offset, caught_up=caught_up)
-            forwards.sent(message.tp, offset, await detect_topic.send(value=event.value, headers=headers))
-        last_read[message.tp] = message.offset
-        await _drain_changelog(app)
-
-    @app.agent(events_topic, name="ingest")
-    async def ingest(stream: faust.StreamT) -> None:
-        """Count valid events; dead-letter everything else, keyed by the original key."""
-        async for event in stream.events():
-            started = time.perf_counter()
-            await ingest_one(event)
-            metrics.observe_handling(time.perf_counter() - started)
-
     app.kafka_liveness = KafkaLiveness(settings.kafka.bootstrap, registry)
 
     @app.timer(2.0)
@@ -250,33 +204,89 @@ def create_app(settings: Settings, *, registry: CollectorRegistry | None = None)
         """Probe the brokers: the consumer keeps its partitions while they are gone (see /healthz)."""
         await app.kafka_liveness.probe()
 
-    @app.timer(1.0)
-    async def mark_caught_up() -> None:
-        """Tell the detection stage which input partitions it need not wait for (nothing left to read)."""
-        if not worker.detect or not app.consumer.assignment():
-            return
-        try:
-            for tp in list(app.consumer.assignment()):
-                if tp.topic in app.input_topics:
-                    await mark_if_caught_up(tp)
-        except Exception as error:
-            # A timer that raises crashes the whole worker. A rebalance can revoke a partition mid-loop
-            # (aiokafka then asserts "Partition is not assigned"): skip this tick, the next one marks.
-            logger.warning("caught-up markers skipped this tick: %r", error)
+    if worker.ingest == "batch":
+        app.ingester = add_batch_ingest(app, settings, handler, tallies, metrics=metrics,
+                                        forwarding=forwarding if worker.detect else None)  # fmt: skip
+    else:
+        # TP equals (topic, partition)
+        order = PartitionOrder(lambda: resume_offsets(app.ingest_state or {}, forwarded=worker.detect))
+        last_read: dict[TP, int] = {}  # offset of the last record handled, per input partition
+        marked: dict[TP, int | None] = {}  # last_read when a caught-up marker was sent
 
-    async def mark_if_caught_up(tp: TP) -> None:
-        highwater, last = app.consumer.highwater(tp), last_read.get(tp)
-        if highwater is None or (tp in marked and marked[tp] == last):
-            return
-        if last is None:  # nothing read in this session: caught up only if nothing is there
-            earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
-            caught_up = earliest is not None and earliest >= highwater
-        else:
-            caught_up = last + 1 >= highwater
-        if caught_up:
-            headers = marker_headers(tp.topic, tp.partition, highwater)
-            await detect_topic.send(key=b"caught-up", headers=headers)  # Kafka wants a key or a value
-            marked[tp] = last
+        @app.on_partitions_revoked.connect
+        async def forget_order(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
+            order.forget()  # other workers may move these partitions on before they come back
+            for tp in revoked:
+                forwards.forget(tp)
+                last_read.pop(tp, None)
+                marked.pop(tp, None)
+                metrics.consumer_lag.forget(tp.topic, tp.partition)
+
+        async def ingest_one(event: EventT) -> None:
+            message = event.message
+            seek_back = order.check(message.tp, message.offset)
+            if seek_back is not None:  # came too early: read the partition again from the offset due
+                handler.metrics.observe_reread()
+                await app.consumer.seek(message.tp, seek_back)
+                return
+            coordinates = {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+            try:
+                highwater = app.consumer.highwater(message.tp)
+            except AssertionError:  # revoked by a rebalance while this record was handled: not caught up
+                highwater = None
+            caught_up = highwater is not None and message.offset + 1 >= highwater
+            metrics.consumer_lag.observe(message.topic, message.partition, next_offset=message.offset + 1,
+                                         highwater=highwater)  # fmt: skip
+            acknowledged = forwards.acknowledged(message.tp)
+            if acknowledged is not None:
+                record_forwarded(app.ingest_state, topic=message.topic, partition=message.partition,
+                                 offset=acknowledged)  # fmt: skip
+            letter = handler.handle(event.value, **coordinates)
+            if letter is not None:
+                delivery = await dead_letter_topic.send(key=event.key, value=letter.to_json())
+                await delivery  # acknowledged by the broker before it is noted as sent
+                handler.published(letter)
+            for topic, partition, offset in forwarding.take() if worker.detect else ():
+                headers = forward_headers(topic, partition, offset, caught_up=caught_up)
+                forwards.sent(message.tp, offset, await detect_topic.send(value=event.value, headers=headers))
+            last_read[message.tp] = message.offset
+            await _drain_changelog(app)
+
+        @app.agent(events_topic, name="ingest")
+        async def ingest(stream: faust.StreamT) -> None:
+            """Count valid events; dead-letter everything else, keyed by the original key."""
+            async for event in stream.events():
+                started = time.perf_counter()
+                await ingest_one(event)
+                metrics.observe_handling(time.perf_counter() - started)
+
+        @app.timer(1.0)
+        async def mark_caught_up() -> None:
+            """Tell the detection stage which input partitions it need not wait for (nothing left to read)."""
+            if not worker.detect or not app.consumer.assignment():
+                return
+            try:
+                for tp in list(app.consumer.assignment()):
+                    if tp.topic in app.input_topics:
+                        await mark_if_caught_up(tp)
+            except Exception as error:
+                # A timer that raises crashes the whole worker. A rebalance can revoke a partition mid-loop
+                # (aiokafka then asserts "Partition is not assigned"): skip this tick, the next one marks.
+                logger.warning("caught-up markers skipped this tick: %r", error)
+
+        async def mark_if_caught_up(tp: TP) -> None:
+            highwater, last = app.consumer.highwater(tp), last_read.get(tp)
+            if highwater is None or (tp in marked and marked[tp] == last):
+                return
+            if last is None:  # nothing read in this session: caught up only if nothing is there
+                earliest = (await app.consumer.earliest_offsets(tp)).get(tp)
+                caught_up = earliest is not None and earliest >= highwater
+            else:
+                caught_up = last + 1 >= highwater
+            if caught_up:
+                headers = marker_headers(tp.topic, tp.partition, highwater)
+                await detect_topic.send(key=b"caught-up", headers=headers)  # Kafka wants a key or a value
+                marked[tp] = last
 
     @app.task
     async def declare_dead_letter_topic() -> None:

@@ -197,6 +197,15 @@ class WorkerSettings(_Section):
         120.0, ge=0, le=86_400,
         description="Seconds of event time events are held to be fed to detection in event-time order.",
     )  # fmt: skip
+    ingest: Literal["faust", "batch"] = Field(
+        "faust",
+        description="Ingest stage: a Faust agent per record (tested default) or batches in Kafka transactions"
+        " (experimental; see BENCHMARKS.md).",
+    )
+    ingest_batch_records: int = Field(
+        4000, ge=1, le=100_000,
+        description="With ingest 'batch': most input records read and committed as one transaction.",
+    )  # fmt: skip
     snapshot_interval: float = Field(
         5.0, gt=0, le=3600, description="Seconds of wall time between snapshots of the detection state."
     )

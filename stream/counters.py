@@ -13,6 +13,9 @@ facts shape the keys and values:
   every record before it is fully applied, and that record itself maybe in part (a ticket updates
   two entries), which its second delivery completes (:func:`resume_offsets`). The worker seeks there
   when the consumer's committed offset ran ahead of the table, so no record is lost either.
+* The batch ingest stage (:mod:`stream.batch_ingest`) keeps the mapping in memory instead and saves
+  one partition's entries (:func:`partition_entries`) with each Kafka transaction, putting them back
+  (:func:`replace_partition`) when it is assigned the partition again.
 * When valid events are forwarded to the detection stage (:mod:`stream.forward`), an entry per source
   partition keeps the last offset whose forward, and all before, the broker acknowledged; resuming
   no later than the record after it means no forward is lost (``resume_offsets(..., forwarded=True)``).
@@ -40,7 +43,15 @@ from collections.abc import Mapping, MutableMapping
 
 from schemas.events import Event, TicketEvent
 
-__all__ = ["DeadLetterLog", "EventCounters", "Tally", "record_forwarded", "resume_offsets"]
+__all__ = [
+    "DeadLetterLog",
+    "EventCounters",
+    "Tally",
+    "partition_entries",
+    "record_forwarded",
+    "replace_partition",
+    "resume_offsets",
+]
 
 #: A table value: ``[count, offset of the last source record applied]``, a list so it survives JSON.
 Tally = list[int]
@@ -68,6 +79,38 @@ def _sum(table: Mapping[str, Tally], kind: str) -> dict[str, int]:
         if name.startswith(kind):
             sums[name[len(kind) :]] += count
     return dict(sorted(sums.items()))
+
+
+def partition_entries(table: Mapping[str, Tally], topic: str, partition: int) -> dict[str, Tally]:
+    """The entries of one source partition, keyed by name (``type:usage``...), copied.
+
+    Examples
+    --------
+    >>> table = {"events/0/type:usage": [9, 40], "events/1/type:usage": [2, 7]}
+    >>> partition_entries(table, "events", 0)
+    {'type:usage': [9, 40]}
+    """
+    prefix = _key(topic, partition, "")
+    return {key[len(prefix) :]: list(value) for key, value in table.items() if key.startswith(prefix)}
+
+
+def replace_partition(
+    table: MutableMapping[str, Tally], topic: str, partition: int, entries: Mapping[str, Tally]
+) -> None:
+    """Make ``entries`` (as :func:`partition_entries` gives them) all ``table`` holds of one partition.
+
+    Examples
+    --------
+    >>> table = {"events/0/type:usage": [9, 40], "events/1/type:usage": [2, 7]}
+    >>> replace_partition(table, "events", 0, {"type:ticket": [1, 3]})
+    >>> sorted(table)
+    ['events/0/type:ticket', 'events/1/type:usage']
+    """
+    prefix = _key(topic, partition, "")
+    for key in [key for key in table if key.startswith(prefix)]:
+        del table[key]
+    for name, value in entries.items():
+        table[prefix + name] = list(value)
 
 
 def record_forwarded(table: MutableMapping[str, Tally], *, topic: str, partition: int, offset: int) -> None:

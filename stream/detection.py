@@ -40,7 +40,7 @@ from schemas.alerts import Alert
 from schemas.parse import Rejection, parse_event
 from sim.reorder import DEFAULT_REORDER_HORIZON, EventTimeMerge
 from stream.alerts import OpenAlerts
-from stream.forward import ForwardedRecord
+from stream.forward import ForwardedRecord, unpack_batch
 
 __all__ = ["DetectionStage", "DetectionState", "alert_positions_to_read"]
 
@@ -122,15 +122,8 @@ class DetectionStage:
         state.next_offset = offset + 1
         if record.marker:
             state.merge.mark_caught_up(record.source)
-        elif record.offset <= state.source_offsets.get(record.source, -1):
-            self.duplicates += 1
-            return []
         else:
-            state.source_offsets[record.source] = record.offset
-            raw = value or b""
-            event = parse_event(raw, max_bytes=self.max_event_bytes)
-            if not isinstance(event, Rejection):
-                state.merge.push(record.source, event.ts, raw, event, caught_up=record.caught_up)
+            self._push(state, record, unpack_batch(headers, value))
         alerts: list[Alert] = []
         for event in state.merge.pop_ready():
             alerts.extend(state.engine.process(event))
@@ -146,6 +139,26 @@ class DetectionStage:
             else:
                 fresh.append(alert)
         return fresh
+
+    def _push(
+        self, state: DetectionState, record: ForwardedRecord, events: Iterable[tuple[int, bytes]]
+    ) -> None:
+        # A record holds one event or a packed batch of one source partition's events, in offset order;
+        # "caught up" holds after its last one. A copy at or below the last offset applied is skipped.
+        source, pushed_last = record.source, False
+        for source_offset, raw in events:
+            pushed_last = False
+            if source_offset <= state.source_offsets.get(source, -1):
+                self.duplicates += 1
+                continue
+            state.source_offsets[source] = source_offset
+            event = parse_event(raw, max_bytes=self.max_event_bytes)
+            if not isinstance(event, Rejection):
+                caught_up = record.caught_up and source_offset == record.offset
+                state.merge.push(source, event.ts, raw, event, caught_up=caught_up)
+                pushed_last = True
+        if record.caught_up and not pushed_last:
+            state.merge.mark_caught_up(source)
 
     def open_book(self) -> OpenAlerts:
         """The open incidents of the current state (a snapshot older than this field gets an empty one)."""

@@ -39,12 +39,14 @@ from stream.detector_metrics import EngineHealthMetrics, FeatureWindowMetrics
 from stream.labels import OTHER, LabelCap
 from stream.tier_metrics import AppliesEvents, TierMetrics
 
-__all__ = ["HANDLING_BUCKETS", "LAG_BUCKETS", "OTHER_FEATURE", "WorkerMetrics"]
+__all__ = ["BATCH_BUCKETS", "HANDLING_BUCKETS", "LAG_BUCKETS", "OTHER_FEATURE", "WorkerMetrics"]
 
 #: Processing lag buckets, seconds: from live traffic (sub-second) to replays of old data (days).
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400, 604800)
-#: Wall seconds spent on one input record (parse, count, dead-letter or forward): sub-ms to seconds.
+#: Wall seconds spent on one input record or one batch (parse, count, sends): sub-ms to seconds.
 HANDLING_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+#: Records per ingest batch: from a trickle (one record) to a full fetch.
+BATCH_BUCKETS = (1, 10, 100, 500, 1000, 2000, 4000, 10000)
 #: Label used for features beyond ``max_features``, which keeps the series count bounded.
 OTHER_FEATURE = OTHER
 
@@ -136,6 +138,23 @@ class WorkerMetrics:
             buckets=HANDLING_BUCKETS,
             registry=registry,
         )
+        self.batch_time = Histogram(
+            "spikewatch_ingest_batch_seconds",
+            "Wall seconds the batch ingest stage spent on one batch of records, its transaction included.",
+            buckets=HANDLING_BUCKETS,
+            registry=registry,
+        )
+        self.batch_records = Histogram(
+            "spikewatch_ingest_batch_records",
+            "Input records per ingest batch (one Kafka transaction each).",
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
+        self.ingest_partitions = Gauge(
+            "spikewatch_ingest_partitions",
+            "Input partitions this worker's ingest stage holds (counts restored, reading).",
+            registry=registry,
+        )
         self.last_event_time = Gauge(
             "spikewatch_last_event_timestamp_seconds",
             "Event time of the most recent valid event, Unix seconds.",
@@ -166,6 +185,11 @@ class WorkerMetrics:
     def observe_handling(self, seconds: float) -> None:
         """Record the wall time spent handling one input record."""
         self.handling_time.observe(seconds)
+
+    def observe_batch(self, seconds: float, records: int) -> None:
+        """Record the wall time spent on one ingest batch of ``records`` input records."""
+        self.batch_time.observe(seconds)
+        self.batch_records.observe(records)
 
     def watch_engine(self, engine: Any) -> EngineHealthMetrics:
         """Export ``engine``'s watermark, its delay and state sizes at each scrape."""

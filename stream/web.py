@@ -31,7 +31,8 @@ def consumer_health(app: faust.App) -> tuple[bool, str]:
         return False, "consumer group is rebalancing"
     if not app.tables.recovery.completed.is_set():
         return False, "restoring tables from their changelog topics"
-    if not app.consumer.assignment():
+    ingester = getattr(app, "ingester", None)
+    if not app.consumer.assignment() and not (ingester is not None and ingester.assignment()):
         return False, "no partitions assigned to this worker"
     return True, "consuming"
 

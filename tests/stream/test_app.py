@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from typer.testing import CliRunner
 
 from stream.app import INGEST_STATE_TABLE, create_app, kafka_credentials
+from stream.batch_ingest import ingest_group, state_topic_name
 from stream.cli import app as cli
 from stream.config import load_settings
 from stream.web import consumer_health
@@ -90,3 +91,19 @@ def test_worker_command_rejects_an_unknown_log_level():
     result = CliRunner().invoke(cli, ["worker", "--loglevel", "chatty"])
     assert result.exit_code == 2
     assert "--loglevel" in result.output
+
+
+def test_batch_ingest_runs_beside_the_agents_instead_of_the_ingest_agent(tmp_path):
+    settings = load_settings(environ={
+        "SPIKEWATCH_WORKER__APP_ID": "unit-batch", "SPIKEWATCH_WORKER__STATE_DIR": str(tmp_path),
+        "SPIKEWATCH_TOPICS__INPUT": "tickets,usage", "SPIKEWATCH_WORKER__INGEST": "batch",
+    })  # fmt: skip
+    app = create_app(settings, registry=CollectorRegistry())
+    assert set(app.agents) == {"detect"}  # no per-record ingest agent
+    assert INGEST_STATE_TABLE not in app.tables
+    assert app.ingester is not None and app.ingester.settings.topics.input == ["tickets", "usage"]
+    assert app.ingester.max_records == 4000
+    assert ingest_group(settings) == "unit-batch-ingest"
+    assert state_topic_name(settings) == "unit-batch-ingest-state"
+    assert create_app(settings).ingester.table is not app.ingester.table
+    assert create_app(load_settings(environ={"SPIKEWATCH_WORKER__STATE_DIR": str(tmp_path)})).ingester is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from schemas.parse import parse_event
-from stream.counters import DeadLetterLog, EventCounters, resume_offsets
+from stream.counters import DeadLetterLog, EventCounters, partition_entries, replace_partition, resume_offsets
 
 TICKET = (
     b'{"type": "ticket", "ticket_id": "T-1", "account_id": "a", "feature": "sso/saml", "time": 1772460300}'
@@ -72,3 +72,20 @@ def test_crash_at_any_point_with_any_committed_offset_counts_every_record_once()
             committed = rng.randrange(0, crash + 1)  # may even be past what the changelog holds
             resume_at = min(committed, resume_offsets(restored).get(("t", 0), 0))
             assert run(range(resume_at, 40), restored) == expected, (crash, cut, committed)
+
+
+def test_a_partition_saved_and_put_back_restores_its_counts_and_dead_letters_only():
+    table: dict = {}
+    counters, dead_letters = EventCounters(table), DeadLetterLog(table)
+    counters.apply("ticket", "sso", topic="events", partition=0, offset=4)
+    dead_letters.record("not_json", topic="events", partition=0, offset=5)
+    counters.apply("usage", None, topic="events", partition=10, offset=2)  # "events/1" is a prefix here
+    saved = partition_entries(table, "events", 0)
+    assert saved == {"type:ticket": [1, 4], "feature:sso": [1, 4], "dead:not_json": [1, 5]}
+    replace_partition(table, "events", 0, {})  # revoked: another worker counts it now
+    assert counters.totals() == {"by_type": {"usage": 1}, "by_feature": {}}
+    replace_partition(table, "events", 0, saved)  # assigned again, counts read back
+    assert counters.totals() == {"by_type": {"ticket": 1, "usage": 1}, "by_feature": {"sso": 1}}
+    assert dead_letters.is_sent("not_json", topic="events", partition=0, offset=5)
+    saved["type:ticket"][0] = 99  # the saved copy is not the table's
+    assert counters.totals()["by_type"]["ticket"] == 1

@@ -6,7 +6,15 @@ import asyncio
 
 import pytest
 
-from stream.forward import ForwardAcks, ForwardedRecord, ForwardingSink, forward_headers, marker_headers
+from stream.forward import (
+    ForwardAcks,
+    ForwardedRecord,
+    ForwardingSink,
+    forward_headers,
+    marker_headers,
+    pack_batch,
+    unpack_batch,
+)
 
 
 def test_headers_round_trip():
@@ -59,3 +67,23 @@ async def test_a_failed_forward_raises():
     await asyncio.sleep(0)
     with pytest.raises(ConnectionError):
         acks.acknowledged("p0")
+
+
+def test_a_packed_batch_gives_back_every_event_byte_for_byte():
+    # Pretty-printed JSON holds newlines, and a record may be empty-ish: framing is by length, not lines.
+    events = [(3, b'{\n  "type": "usage"\n}'), (4, b"{}"), (9, "{\"subject\": \"caf\u00e9\"}".encode())]
+    value, headers = pack_batch("acme.events", 2, events, caught_up=False)
+    assert list(unpack_batch(headers, value)) == events
+    record = ForwardedRecord.from_headers(headers)
+    assert (record.source, record.offset) == (("acme.events", 2), 9)
+    assert (record.caught_up, record.marker) == (False, False)
+
+
+def test_a_plain_forward_unpacks_to_its_one_event():
+    headers = forward_headers("acme.events", 0, 41, caught_up=True)
+    assert list(unpack_batch(headers, b'{"a": 1}')) == [(41, b'{"a": 1}')]
+
+
+def test_an_empty_batch_is_refused():
+    with pytest.raises(ValueError, match="at least one event"):
+        pack_batch("acme.events", 0, [], caught_up=True)

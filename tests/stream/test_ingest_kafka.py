@@ -25,6 +25,9 @@ from tests.stream.worker_support import (
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(240)]
 
 
+#: Both ingest stages: the Faust agent per record (default) and the batches in Kafka transactions.
+INGEST = ["faust", "batch"]
+
 def _produce(env: dict[str, str], data: LabelledInput) -> str:
     settings = load_settings(environ=env)
     topic = settings.topics.input[0]
@@ -72,9 +75,10 @@ def _assert_dead_letters(
     )
 
 
-def test_worker_counts_valid_events_and_dead_letters_the_rest(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("ingest", INGEST)
+def test_worker_counts_valid_events_and_dead_letters_the_rest(kafka_bootstrap, tmp_path, ingest):
     name = f"ingest-{uuid.uuid4().hex[:8]}"
-    env = worker_env(kafka_bootstrap, name, tmp_path / "state")
+    env = worker_env(kafka_bootstrap, name, tmp_path / "state") | {"SPIKEWATCH_WORKER__INGEST": ingest}
     data = labelled_input(20_000, malformed_share=0.02)
     topic = _produce(env, data)
     expected = _expected_counts(data)
@@ -96,10 +100,14 @@ def test_worker_counts_valid_events_and_dead_letters_the_rest(kafka_bootstrap, t
         assert worker.stop() == 0, worker.tail()
 
 
+@pytest.mark.parametrize("ingest", INGEST)
 @pytest.mark.parametrize("guarantee", ["at_least_once"])
-def test_counts_stay_exact_when_the_worker_is_killed_and_restarted(kafka_bootstrap, tmp_path, guarantee):
+def test_counts_stay_exact_when_the_worker_is_killed_and_restarted(
+    kafka_bootstrap, tmp_path, guarantee, ingest
+):
     name = f"restart-{uuid.uuid4().hex[:8]}"
     env = worker_env(kafka_bootstrap, name, tmp_path / "state", guarantee=guarantee)
+    env["SPIKEWATCH_WORKER__INGEST"] = ingest
     data = labelled_input(20_000, malformed_share=0.02, seed=11)
     topic = _produce(env, data)
     expected = _expected_counts(data)
@@ -120,10 +128,12 @@ def test_counts_stay_exact_when_the_worker_is_killed_and_restarted(kafka_bootstr
         worker.stop()
 
 
-def test_a_commit_past_the_table_is_sought_back(kafka_bootstrap, tmp_path):
-    """Faust's commit can run ahead of what reached the changelog; the table decides where to resume."""
+@pytest.mark.parametrize("ingest", INGEST)
+def test_a_commit_past_the_counts_is_sought_back(kafka_bootstrap, tmp_path, ingest):
+    """Offsets committed past what was counted (Faust's commit can run ahead of its changelog; or moved by
+    hand): the counts kept decide where to resume."""
     name = f"ahead-{uuid.uuid4().hex[:8]}"
-    env = worker_env(kafka_bootstrap, name, tmp_path / "state")
+    env = worker_env(kafka_bootstrap, name, tmp_path / "state") | {"SPIKEWATCH_WORKER__INGEST": ingest}
     data = labelled_input(6_000, malformed_share=0.02, seed=5)
     topic = _produce(env, data)
     expected = _expected_counts(data)
@@ -133,7 +143,8 @@ def test_a_commit_past_the_table_is_sought_back(kafka_bootstrap, tmp_path):
     assert partway is not None, worker.tail()
     worker.kill()
     # The worst case: the group's committed offsets say everything was processed.
-    commit_offsets(kafka_bootstrap, f"{name}-app", topic, end_offsets(kafka_bootstrap, topic, 4))
+    group = f"{name}-app" if ingest == "faust" else f"{name}-app-ingest"
+    commit_offsets(kafka_bootstrap, group, topic, end_offsets(kafka_bootstrap, topic, 4))
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
         seen = _settled(worker, expected)

@@ -127,6 +127,17 @@ def test_handling_time_is_a_histogram_of_wall_seconds(registry):
     assert registry.get_sample_value("spikewatch_record_handling_seconds_sum") == pytest.approx(0.302)
 
 
+def test_batch_time_and_size_are_histograms(registry):
+    metrics = WorkerMetrics(registry)
+    metrics.observe_batch(0.002, 1)
+    metrics.observe_batch(0.3, 4000)
+    assert registry.get_sample_value("spikewatch_ingest_batch_seconds_count") == 2
+    assert registry.get_sample_value("spikewatch_ingest_batch_seconds_bucket", {"le": "0.005"}) == 1
+    assert registry.get_sample_value("spikewatch_ingest_batch_seconds_sum") == pytest.approx(0.302)
+    assert registry.get_sample_value("spikewatch_ingest_batch_records_bucket", {"le": "10.0"}) == 1
+    assert registry.get_sample_value("spikewatch_ingest_batch_records_sum") == 4001
+
+
 def test_feature_windows_share_the_feature_bound_with_ticket_counts(registry):
     metrics = WorkerMetrics(registry, max_features=1)
     metrics.observe_valid("ticket", feature="sso", event_time=0.0, wall_time=0.0)
