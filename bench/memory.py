@@ -48,10 +48,11 @@ __all__ = ["Checkpoint", "deep_size", "hourly_stream", "resident_bytes"]
 _SHARED = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
 
 
-def deep_size(root: object) -> int:
+def deep_size(root: object, exclude: tuple = ()) -> int:
     """Bytes of ``root`` and every object reachable from it, each counted once.
 
-    Classes, modules, functions and code are shared by every instance, so they are not followed.
+    Classes, modules, functions and code are shared by every instance, so they are not followed; nor
+    are the objects in ``exclude`` (a part that refers back to its owner: the budget's ``holds``).
 
     Examples
     --------
@@ -60,9 +61,11 @@ def deep_size(root: object) -> int:
     >>> shared = "x" * 1000
     >>> deep_size([shared, shared]) == sys.getsizeof([shared, shared]) + sys.getsizeof(shared)
     True
+    >>> deep_size([shared], exclude=(shared,)) == sys.getsizeof([shared])
+    True
 
     """
-    seen: set[int] = set()
+    seen: set[int] = {id(obj) for obj in exclude}
     stack = [root]
     total = 0
     while stack:
@@ -178,8 +181,8 @@ def measure(accounts: int, features: int, longer: int, checkpoints: int, ticket_
             yield_progress(found[-1], accounts)
     if trace:
         tracemalloc.stop()
-    parts = {**engine.detectors, "dedup": engine.dedup, "releases": engine.releases}
-    owners = {name: deep_size(part) for name, part in parts.items()}
+    parts = {**engine.detectors, "dedup": engine.dedup, "releases": engine.releases, "budget": engine.budget}
+    owners = {name: deep_size(part, exclude=(engine,)) for name, part in parts.items()}
     found.append(Checkpoint(-1, events, 0, 0, 0, owners, 0.0))  # the last one: graph bytes by owner
     return found, base_resident
 
@@ -223,7 +226,9 @@ def main(argv: list[str] | None = None) -> None:
               + " | ".join(f"{p.state_size[n]:,}" for n in names) + " |")
     print("\n(state columns: each detector's own `state_size`, entries it keeps.)\n")
     print("At the end, graph bytes per account held by each part (objects shared by two parts count in "
-          "both): " + ", ".join(f"{n} {b / args.accounts:,.0f}" for n, b in owners.state_size.items()) + ".")
+          "both: the row numbers of the per-account tables, and the account ids, which the budget holds "
+          "once each): " + ", ".join(f"{n} {b / args.accounts:,.0f}" for n, b in owners.state_size.items())
+          + ".")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -86,7 +86,8 @@ class ActivityTracker:
         self.active_horizon = float(active_horizon)
         self.idle_horizon = float(idle_horizon)
         self._last_bucket: dict[str, int] = {}
-        self._first_bucket: dict[str, int] = {}  # bucket of an account's first usage (since eviction)
+        # Bucket of an account's first usage (since eviction), for accounts first seen after SETTLING.
+        self._first_bucket: dict[str, int] = {}
         self._origin: int | None = None  # first bucket of the stream
         self._accounts_in_bucket: dict[int, int] = {}
         self._events_in_bucket: dict[int, int] = {}
@@ -99,13 +100,16 @@ class ActivityTracker:
         events[b] = events.get(b, 0) + 1
         if b > self._max_bucket:
             self._max_bucket = b
+        elif b == self._max_bucket:
+            b = self._max_bucket  # one int object for every account last seen in the newest bucket
         if count <= 0:
             return
         old = self._last_bucket.get(account_id)
         if old is None:
-            self._first_bucket[account_id] = b
             if self._origin is None:
                 self._origin = b
+            if (b - self._origin) * self.bucket >= SETTLING:  # others have no first usage to remember
+                self._first_bucket[account_id] = b
         if old is None or b > old:
             self._last_bucket[account_id] = b
             per_bucket = self._accounts_in_bucket

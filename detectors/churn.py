@@ -18,7 +18,14 @@ import math
 from typing import Any
 
 from detectors.base import Detector
-from detectors.churn_risk import ChurnEpisode, ChurnRisk, churn_alert, churn_risk, rank_severity
+from detectors.churn_risk import (
+    ChurnEpisode,
+    ChurnEpisodes,
+    ChurnRisk,
+    churn_alert,
+    churn_risk,
+    rank_severity,
+)
 from detectors.daily import SECONDS_PER_HOUR, HourBuckets
 from detectors.hourly import hour_expectations
 from detectors.peers import ClosedDay, PeerBaselines
@@ -132,7 +139,7 @@ class SilentChurnDetector(Detector):
         self._usage = HourBuckets()
         self._tickets = HourBuckets()
         self._log_drop = math.log(drop_ratio)
-        self._episodes: dict[str, ChurnEpisode] = {}
+        self._episodes = ChurnEpisodes()
         self._stats = {"hours_judged": 0, "hours_without_peers": 0, "days_closed": 0, "days_not_judged": 0,
                        "days_not_learnt": 0, "not_silent": 0, "fired": 0, "resolved": 0}  # fmt: skip
         self._cold: list[str] = []
@@ -151,10 +158,11 @@ class SilentChurnDetector(Detector):
 
     def score_one(self, x: Any) -> float:
         """How far below its peers the account of ``x`` has been during its current episode (0..1)."""
-        ep = self._episodes.get(getattr(x, "account_id", None))
-        if ep is None or ep.expected <= 0:
+        eps = self._episodes
+        r = eps.index.get(getattr(x, "account_id", None))
+        if r is None or eps.expected[r] <= 0:
             return 0.0
-        return max(0.0, 1.0 - ep.observed / ep.expected)
+        return max(0.0, 1.0 - eps.observed[r] / eps.expected[r])
 
     def advance(self, watermark: float) -> list[Alert]:
         alerts: list[Alert] = []
@@ -165,7 +173,8 @@ class SilentChurnDetector(Detector):
             alerts.extend(self._judge_hour(hour, usage, hour_tickets))
         for hour, hour_tickets in tickets.items():  # hours with tickets but no usage event at all
             self._peers.add_hour(hour, {}, hour_tickets)
-        hold = {a for a, e in self._episodes.items() if e.alerted or e.evidence >= 0.5 * self.threshold}
+        eps, half = self._episodes, 0.5 * self.threshold
+        hold = {a for a, r in eps.index.items() if eps.alerted[r] or eps.evidence[r] >= half}
         for closed in self._peers.close_iter(watermark, hold):
             self._stats["days_closed"] += 1
             alerts.extend(self._judge_day(closed))
@@ -174,14 +183,14 @@ class SilentChurnDetector(Detector):
     def forget_account(self, account_id: str) -> None:
         if self.holds_account(account_id):
             return
-        self._episodes.pop(account_id, None)
+        self._episodes.remove(account_id)
         self._peers.forget(account_id)
         self._usage.forget(account_id)
         self._tickets.forget(account_id)
 
     def holds_account(self, account_id: str) -> bool:
-        episode = self._episodes.get(account_id)
-        return episode is not None and episode.alerted
+        r = self._episodes.index.get(account_id)
+        return r is not None and bool(self._episodes.alerted[r])
 
     @property
     def is_warm(self) -> bool:
@@ -196,14 +205,14 @@ class SilentChurnDetector(Detector):
         """Counters, plus ``cold_accounts``: accounts seen on the last closed day that may not alert yet."""
         return {
             **self._stats,
-            "open_risks": sum(e.alerted for e in self._episodes.values()),
+            "open_risks": sum(self._episodes.alerted[r] for r in self._episodes.index.values()),
             "late_usage_dropped": self._usage.late_dropped,
             "cold_accounts": list(self._cold),
         }
 
     def ranked(self, limit: int | None = None) -> list[ChurnRisk]:
         """Open churn risks, highest priority (MRR at risk, raised near renewal) first."""
-        risks = [self._risk(acc, ep) for acc, ep in self._episodes.items() if ep.alerted]
+        risks = [self._risk(acc, ep) for acc, ep in self._open_episodes()]
         risks.sort(key=lambda r: (-r.priority, -r.mrr_at_risk, r.account_id))
         return risks[:limit] if limit is not None else risks
 
@@ -215,10 +224,11 @@ class SilentChurnDetector(Detector):
             return []
         if not rows:  # the peers sent nothing this hour (a gap, or between aggregates)
             self._stats["hours_without_peers"] += 1
+            eps = self._episodes
             for acc, n in tickets.items():  # tickets still say the account is not silent
-                ep = self._episodes.get(acc)
-                if ep is not None:
-                    ep.tickets += n
+                r = eps.index.get(acc)
+                if r is not None:
+                    eps.tickets[r] += n
             return []
         self._stats["hours_judged"] += 1
         self._warm = True
@@ -233,31 +243,34 @@ class SilentChurnDetector(Detector):
     def _judge_account(self, acc: str, hour: int, used: float, expected: float, tickets: float,
                        expected_tickets: float, logvar: float) -> Alert | None:  # fmt: skip
         llr = min(used * self._log_drop + expected * (1.0 - self.drop_ratio), self.hour_cap)
-        ep = self._episodes.get(acc)
-        if ep is None:
+        eps = self._episodes
+        r = eps.index.get(acc)
+        if r is None:
             if llr <= 0.0:
                 return None
-            ep = self._episodes[acc] = ChurnEpisode(hour)
-        ep.evidence = max(0.0, ep.evidence + llr)
-        if ep.evidence == 0.0 and not ep.alerted:
-            del self._episodes[acc]
+            r = eps.open(acc, hour)
+        evidence = eps.evidence[r] = max(0.0, eps.evidence[r] + llr)
+        if evidence == 0.0 and not eps.alerted[r]:
+            eps.remove(acc)
             return None
-        ep.add_hour(used, expected, tickets, expected_tickets)
-        if ep.alerted or ep.evidence < self.threshold or ep.observed > self.fire_ratio * ep.expected:
+        eps.add_hour(r, used, expected, tickets, expected_tickets)
+        observed, expected = eps.observed[r], eps.expected[r]
+        if eps.alerted[r] or evidence < self.threshold or observed > self.fire_ratio * expected:
             return None
-        if math.log(max(ep.observed / ep.expected, 1e-3)) >= -self.noise_z * math.sqrt(logvar):
+        if math.log(max(observed / expected, 1e-3)) >= -self.noise_z * math.sqrt(logvar):
             return None
-        if ep.tickets > self.silence_ratio * ep.expected_tickets + self.ticket_slack:
+        if eps.tickets[r] > self.silence_ratio * eps.expected_tickets[r] + self.ticket_slack:
             self._stats["not_silent"] += 1
             return None
-        ep.alerted = True
+        eps.alerted[r] = 1
         self._stats["fired"] += 1
-        return self._alert(acc, ep, "firing", (hour + 1) * SECONDS_PER_HOUR)
+        return self._alert(acc, eps.episode(r), "firing", (hour + 1) * SECONDS_PER_HOUR)
 
     # -- daily housekeeping: cold list, recovery, eviction ---------------------------------------
     def _judge_day(self, closed: ClosedDay) -> list[Alert]:
-        for acc in [a for a in self._episodes if a not in self._peers.levels]:
-            del self._episodes[acc]  # forgotten after idle_days: nothing more to say about it
+        levels = self._peers.levels
+        for acc in [a for a in self._episodes if a not in levels]:
+            self._episodes.remove(acc)  # forgotten after idle_days: nothing more to say about it
         self._cold = [r.account_id for r in closed.accounts if not r.warm]
         if not closed.normal:
             self._stats["days_not_learnt"] += 1
@@ -265,13 +278,15 @@ class SilentChurnDetector(Detector):
             self._stats["days_not_judged"] += 1
             return []
         alerts = []
+        eps = self._episodes
         for row in closed.accounts:
-            ep = self._episodes.get(row.account_id)
-            if ep is None or not ep.alerted or not row.warm:
+            r = eps.index.get(row.account_id)
+            if r is None or not eps.alerted[r] or not row.warm:
                 continue
-            ep.recovering = ep.recovering + 1 if row.peer_ratio >= self.recover_ratio else 0
-            if ep.recovering >= self.recover_days:
-                del self._episodes[row.account_id]
+            eps.recovering[r] = eps.recovering[r] + 1 if row.peer_ratio >= self.recover_ratio else 0
+            if eps.recovering[r] >= self.recover_days:
+                ep = eps.episode(r)
+                eps.remove(row.account_id)
                 self._stats["resolved"] += 1
                 alerts.append(self._alert(row.account_id, ep, "resolved", (closed.day + 1) * 86_400.0))
         return alerts
@@ -281,8 +296,12 @@ class SilentChurnDetector(Detector):
         return churn_risk(acc, self._peers.tier(acc), self._peers.facts.get(acc), ep, self._hour,
                           self.renewal_horizon_days)  # fmt: skip
 
+    def _open_episodes(self) -> list[tuple[str, ChurnEpisode]]:
+        eps = self._episodes
+        return [(acc, eps.episode(r)) for acc, r in eps.index.items() if eps.alerted[r]]
+
     def _alert(self, acc: str, ep: ChurnEpisode, status: str, event_time: float) -> Alert:
         risk = self._risk(acc, ep)
-        open_risks = [self._risk(a, e).priority for a, e in self._episodes.items() if e.alerted]
+        open_risks = [self._risk(a, e).priority for a, e in self._open_episodes()]
         severity = rank_severity(risk.priority, open_risks) if status == "firing" else "info"
         return churn_alert(risk, ep, status, severity, event_time)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import ClassVar
 
 from detectors.daily import SECONDS_PER_HOUR, day_label
 from detectors.peers import AccountFacts
+from detectors.rows import Rows
 from schemas.alerts import Alert
 
-__all__ = ["ChurnEpisode", "ChurnRisk", "churn_alert", "churn_risk", "rank_severity"]
+__all__ = ["ChurnEpisode", "ChurnEpisodes", "ChurnRisk", "churn_alert", "churn_risk", "rank_severity"]
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 
@@ -46,6 +48,58 @@ class ChurnEpisode:
     def days_declining(self, hour: int) -> int:
         """Started UTC days from the episode's start to ``hour`` (at least 1)."""
         return max(1, hour // 24 - self.start // 24 + 1)
+
+
+class ChurnEpisodes(Rows):
+    """The open episodes, one row per account (:class:`~detectors.rows.Rows`, about 80 bytes each);
+    :meth:`episode` reads one back as a :class:`ChurnEpisode`.
+
+    Examples
+    --------
+    >>> episodes = ChurnEpisodes()
+    >>> r = episodes.open("acme", 100)
+    >>> episodes.add_hour(r, 3.0, 10.0, 0, 0.5)
+    >>> ep = episodes.episode(r)
+    >>> ep.start, ep.hours, ep.observed, ep.expected, ep.alerted
+    (100, 1, 3.0, 10.0, False)
+    """
+
+    __slots__ = ("alerted", "evidence", "expected", "expected_tickets", "hours", "observed", "recovering",
+                 "start", "tickets")  # fmt: skip
+    COLUMNS: ClassVar[dict[str, tuple]] = {
+        "start": ("i", 0),  # UTC hour index (4 bytes: fits any datetime)
+        "hours": ("i", 0),
+        "evidence": ("d", 0.0),
+        "observed": ("d", 0.0),
+        "expected": ("d", 0.0),
+        "tickets": ("d", 0.0),
+        "expected_tickets": ("d", 0.0),
+        "recovering": ("i", 0),
+        "alerted": ("B", 0),
+    }
+
+    def open(self, account_id: str, start: int) -> int:
+        """The row of a new episode of ``account_id`` beginning at UTC hour ``start``."""
+        r = self.add(account_id)
+        self.start[r] = start
+        return r
+
+    def add_hour(self, r: int, used: float, expected: float, tickets: float, expected_tickets: float) -> None:
+        """Count one judged hour into the totals of row ``r`` (as :meth:`ChurnEpisode.add_hour`)."""
+        self.hours[r] += 1
+        self.observed[r] += used
+        self.expected[r] += expected
+        self.tickets[r] += tickets
+        self.expected_tickets[r] += expected_tickets
+
+    def episode(self, r: int) -> ChurnEpisode:
+        """Row ``r`` as a :class:`ChurnEpisode` (a copy)."""
+        ep = ChurnEpisode(self.start[r])
+        ep.hours, ep.evidence = self.hours[r], self.evidence[r]
+        ep.observed, ep.expected = self.observed[r], self.expected[r]
+        ep.tickets, ep.expected_tickets = self.tickets[r], self.expected_tickets[r]
+        ep.recovering, ep.alerted = self.recovering[r], bool(self.alerted[r])
+        return ep
 
 
 @dataclasses.dataclass(frozen=True)

@@ -130,7 +130,7 @@ class FeatureDriftDetector(Detector):
         self.idle_days = idle_days
         self._tickets = HourBuckets()
         self._day: int | None = None
-        self._filed_today: dict[tuple[str, str], int] = {}  # (feature, account) -> tickets counted today
+        self._filed_today: dict[str, dict[str, int]] = {}  # feature -> account -> tickets counted today
         self._day_used = False
         self._features: dict[str, FeatureShare] = {}
         self._last_ticket: dict[str, int] = {}
@@ -176,12 +176,12 @@ class FeatureDriftDetector(Detector):
         day = hour // 24
         counts: dict[str, int] = {}
         filed, cap = self._filed_today, self.max_tickets_per_account
-        for key, n in tickets.items():
-            feature = key[0]
-            before = filed.get(key, 0)
+        for (feature, account), n in tickets.items():
+            per_account = filed.get(feature)
+            before = per_account.get(account, 0) if per_account is not None else 0
             n = min(int(n), cap - before)  # one account counts at most `cap` a day: floods, onboarding
             if n > 0:
-                filed[key] = before + n
+                filed.setdefault(feature, {})[account] = before + n
                 counts[feature] = counts.get(feature, 0) + n
             self._last_ticket[feature] = day
         total = sum(counts.values())

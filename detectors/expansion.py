@@ -102,7 +102,7 @@ class ExpansionDetector(Detector):
         self.min_history_days = min_history_days
         self.idle_days = idle_days
         self._peers = PeerBaselines(min_history_days=min_history_days, idle_days=idle_days)
-        self._growth: dict[str, UsageGrowth] = {}
+        self._growth = UsageGrowth(window_days)
         self._warm = False
         self._stats = {"days_closed": 0, "days_not_judged": 0, "fired": 0, "resolved": 0, "high_friction": 0}
 
@@ -117,30 +117,31 @@ class ExpansionDetector(Detector):
 
     def score_one(self, x: Any) -> float:
         """Robust weekly growth of the account of ``x`` squashed to [0, 1) (0 when flat or falling)."""
-        g = self._growth.get(getattr(x, "account_id", None))
-        if g is None or g.n < 3:
+        r = self._peers.attached(getattr(x, "account_id", None))
+        if r is None or self._growth.n[r] < 3:
             return 0.0
-        slope, _ = robust_trend(g.ordered())
+        slope, _ = robust_trend(self._growth.ordered(r))
         return max(0.0, 1.0 - math.exp(-7.0 * slope))
 
     def advance(self, watermark: float) -> list[Alert]:
         alerts: list[Alert] = []
+        closed_any = False
         for closed in self._peers.close_iter(watermark, set()):
             self._stats["days_closed"] += 1
             alerts.extend(self._judge(closed))
-        for acc in [a for a in self._growth if a not in self._peers.levels]:
-            del self._growth[acc]
+            closed_any = True
+        if closed_any:  # baselines only come and go when days close
+            self._peers.detach_idle()  # growth of accounts whose baseline was forgotten goes too
         return alerts
 
     def forget_account(self, account_id: str) -> None:
         if self.holds_account(account_id):
             return
-        self._growth.pop(account_id, None)
-        self._peers.forget(account_id)
+        self._peers.forget(account_id)  # its growth too: kept in its row
 
     def holds_account(self, account_id: str) -> bool:
-        growth = self._growth.get(account_id)
-        return growth is not None and growth.alerted
+        r = self._peers.attached(account_id)
+        return r is not None and bool(self._growth.alerted[r])
 
     @property
     def is_warm(self) -> bool:
@@ -148,12 +149,13 @@ class ExpansionDetector(Detector):
 
     @property
     def state_size(self) -> int:
-        return self._peers.state_size + len(self._growth)
+        return self._peers.state_size + self._peers.n_attached
 
     @property
     def stats(self) -> dict[str, Any]:
         """Counters and currently open candidates."""
-        return {**self._stats, "open": sum(g.alerted for g in self._growth.values())}
+        alerted = self._growth.alerted
+        return {**self._stats, "open": sum(alerted[r] for r in self._peers.attached_rows())}
 
     def _judge(self, closed: ClosedDay) -> list[Alert]:
         if not closed.usable:
@@ -166,50 +168,56 @@ class ExpansionDetector(Detector):
             sums[0] += row.tickets
             sums[1] += row.usage
         alerts = []
+        g = self._growth
         for row in closed.accounts:
             if row.history_days < self.min_history_days or (row.usage <= 0 and row.expected <= 0):
                 continue
-            g = self._growth.get(row.account_id)
-            if g is None:
-                g = self._growth[row.account_id] = UsageGrowth(self.window_days)
-            g.push(math.log1p(row.normalised))
-            self._warm = self._warm or g.n >= self.min_days
+            r = self._peers.attached(row.account_id)
+            if r is None:  # the growth columns live in the account's row of the peer baselines
+                r = self._peers.attach(row.account_id)
+                g.start(r)
+            g.push(r, math.log1p(row.normalised))
+            self._warm = self._warm or g.n[r] >= self.min_days
             decay = 1.0 - 1.0 / self.window_days
-            g.tickets = g.tickets * decay + row.tickets
+            g.tickets[r] = g.tickets[r] * decay + row.tickets
             tickets, usage = per_tier[row.tier]
-            g.expected_tickets = g.expected_tickets * decay + (row.usage * tickets / usage if usage else 0.0)
-            alert = self._judge_account(row, g, closed.day)
+            peer_tickets = row.usage * tickets / usage if usage else 0.0
+            g.expected_tickets[r] = g.expected_tickets[r] * decay + peer_tickets
+            alert = self._judge_account(row, r, closed.day)
             if alert is not None:
                 alerts.append(alert)
         return alerts
 
-    def _judge_account(self, row: AccountDay, g: UsageGrowth, day: int) -> Alert | None:
-        facts = self._peers.facts.get(row.account_id)
-        near_limit = (facts is not None and facts.seats > 0 and facts.seats_used is not None
-                      and facts.seats_used >= self.seat_utilisation * facts.seats)  # fmt: skip
+    def _judge_account(self, row: AccountDay, r: int, day: int) -> Alert | None:
+        g = self._growth
+        seats = self._peers.seats(row.account_id)  # (seats, seats_used) of the latest facts
+        near_limit = (seats is not None and seats[0] > 0 and seats[1] is not None
+                      and seats[1] >= self.seat_utilisation * seats[0])  # fmt: skip
         growing, weekly, trend_z = False, 0.0, 0.0
-        if (near_limit or g.alerted) and g.n >= self.min_days:
-            slope, trend_z = robust_trend(g.ordered())
+        if (near_limit or g.alerted[r]) and g.n[r] >= self.min_days:
+            slope, trend_z = robust_trend(g.ordered(r))
             weekly = math.exp(7.0 * slope) - 1.0
             growing = near_limit and weekly >= self.min_weekly_growth and trend_z >= self.min_trend_z
-        if growing and not g.alerted:
-            friction = g.tickets / max(g.expected_tickets, 1.0)
+        if growing and not g.alerted[r]:
+            friction = g.tickets[r] / max(g.expected_tickets[r], 1.0)
             if friction > self.max_friction:
                 self._stats["high_friction"] += 1
                 return None
-            g.alerted, g.failing, g.since = True, 0, day
+            g.alerted[r], g.failing[r], g.since[r] = 1, 0, day
             self._stats["fired"] += 1
-            return self._alert(row, g, facts, day, "firing", weekly, trend_z)
-        if g.alerted:
-            g.failing = 0 if growing else g.failing + 1
-            if g.failing >= self.end_days:
-                g.alerted = False
+            return self._alert(row, r, self._peers.facts.get(row.account_id), day, "firing", weekly, trend_z)
+        if g.alerted[r]:
+            g.failing[r] = 0 if growing else g.failing[r] + 1
+            if g.failing[r] >= self.end_days:
+                g.alerted[r] = 0
                 self._stats["resolved"] += 1
-                return self._alert(row, g, facts, day, "resolved", weekly, trend_z)
+                return self._alert(row, r, self._peers.facts.get(row.account_id), day, "resolved", weekly,
+                                   trend_z)  # fmt: skip
         return None
 
-    def _alert(self, row: AccountDay, g: UsageGrowth, facts, day: int, status: str, weekly: float,
+    def _alert(self, row: AccountDay, r: int, facts, day: int, status: str, weekly: float,
                trend_z: float) -> Alert:  # fmt: skip
+        g = self._growth
         seats = facts.seats if facts is not None else None
         used = facts.seats_used if facts is not None else None
         if status == "firing":
@@ -217,11 +225,11 @@ class ExpansionDetector(Detector):
                        f"{used}/{seats} seats used: expansion candidate")  # fmt: skip
         else:
             summary = f"{row.account_id} usage no longer growing steadily"
-        first = math.expm1(g.ordered()[0])
+        first, n = math.expm1(g.ordered(r)[0]), g.n[r]
         return Alert(
             kind="expansion",
             status=status,
-            dedup_key=f"expansion:{row.account_id}:{day_label(g.since)}",
+            dedup_key=f"expansion:{row.account_id}:{day_label(g.since[r])}",
             severity="info",
             pages=False,
             summary=summary,
@@ -237,10 +245,10 @@ class ExpansionDetector(Detector):
                 "seats_used": used,
                 "mrr": facts.mrr if facts is not None else None,
                 "owner": facts.owner if facts is not None else None,
-                "window_days": g.n,
-                "tickets_in_window": round(g.tickets, 1),
-                "usual_tickets_in_window": round(g.expected_tickets, 1),
+                "window_days": n,
+                "tickets_in_window": round(g.tickets[r], 1),
+                "usual_tickets_in_window": round(g.expected_tickets[r], 1),
             },
-            started_at=day_start(day - g.n + 1),
+            started_at=day_start(day - n + 1),
             event_time=day_start(day) + SECONDS_PER_DAY,
         )

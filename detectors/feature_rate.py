@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from itertools import chain
 
 from detectors.cusum import CusumBank
@@ -54,7 +54,8 @@ class FeatureState:
 
     def __init__(self, shifts: tuple[float, ...]) -> None:
         self.bank = CusumBank(shifts)
-        self.counted: dict[str, deque[tuple[int, int]]] = {}  # account -> (window, tickets counted)
+        # account -> (window, tickets counted), oldest first: a few entries (a list, not a 600-byte deque)
+        self.counted: dict[str, list[tuple[int, int]]] = {}
         self.quiet = 0  # closed windows in a row that look like baseline, during an incident
         self.last_alarm = -(2**62)
         self.ticket_sum = 0.0
@@ -63,7 +64,7 @@ class FeatureState:
         self.tickets_learnt = 0
         self.windows: dict[int, dict[str, int]] = {}  # window -> account -> tickets (open + recent)
         self.samples: dict[int, list[str]] = {}
-        self.expected: deque[float] = deque()  # expectation of the last closed windows, newest last
+        self.expected = array("d")  # expectation of the last closed windows, newest last (8 bytes each)
         self.expected_end = 0  # window index of the newest entry of ``expected``
         self.incident: RegressionIncident | None = None
         self.learn_after = -(2**62)  # windows up to this one belonged to an incident
@@ -101,14 +102,14 @@ class FeatureState:
                 past = self.counted.get(account)
                 if past is not None and commit:
                     while past and past[0][0] < oldest:
-                        past.popleft()
+                        del past[0]
                 used = sum(c for v, c in chain(past or (), pending.get(account, ())) if v >= oldest)
                 c = min(n, cap - used)
                 if c <= 0:
                     continue
                 total += c
                 if commit:
-                    (past if past is not None else self.counted.setdefault(account, deque())).append((w, c))
+                    (past if past is not None else self.counted.setdefault(account, [])).append((w, c))
                 else:
                     pending.setdefault(account, []).append((w, c))
             out.append(total)

@@ -23,9 +23,10 @@ from typing import Any, ClassVar
 
 from detectors.base import Detector
 from detectors.flood_alert import flood_alert
-from detectors.flood_state import RING, FloodAccount, FloodEpisode
+from detectors.flood_state import RING, FloodAccounts, FloodEpisode
 from detectors.hourly_rhythm import HourlyTicketRhythm
 from detectors.poisson import tail_score
+from detectors.rows import intern_text
 from schemas.alerts import Alert
 
 __all__ = ["AccountFloodDetector"]
@@ -111,7 +112,7 @@ class AccountFloodDetector(Detector):
         self.idle_horizon = float(idle_horizon)
 
         self._width = round(self.horizon / self.bucket)
-        self._accounts: dict[str, FloodAccount] = {}
+        self._accounts = FloodAccounts()
         self._episodes: dict[str, FloodEpisode] = {}
         self._recent: dict[str, list[tuple[float, str, str]]] = {}  # hot accounts' (ts, feature, id)
         self._dirty: set[str] = set()
@@ -130,32 +131,37 @@ class AccountFloodDetector(Detector):
             self._learn_ticket(x)
         elif kind == "account":
             ts = x.ts
-            state = self._accounts.get(x.account_id)
-            if state is None:
-                state = self._accounts[x.account_id] = FloodAccount(ts, int(ts // self.bucket))
-            if ts >= state.profile_ts:
-                state.owner, state.tier, state.profile_ts = x.owner, x.tier, ts
-            state.last_seen = max(state.last_seen, ts)
+            accounts = self._accounts
+            r = accounts.index.get(x.account_id)
+            if r is None:
+                r = accounts.open(x.account_id, ts, int(ts // self.bucket))
+            if ts >= accounts.profile_ts[r]:
+                accounts.owner[r], accounts.tier[r] = intern_text(x.owner), intern_text(x.tier)
+                accounts.profile_ts[r] = ts
+            accounts.last_seen[r] = max(accounts.last_seen[r], ts)
 
     def _learn_ticket(self, ticket: Any) -> None:
         ts, account_id = ticket.ts, ticket.account_id
         b = int(ts // self.bucket)
-        state = self._accounts.get(account_id)
-        if state is None:
-            state = self._accounts[account_id] = FloodAccount(ts, b)
-        if b > state.newest:
-            ring = state.ring
-            for skipped in range(max(state.newest + 1, b - RING + 1), b + 1):
-                ring[skipped % RING] = 0
-            state.newest = b
-        if b > state.newest - RING:
-            state.ring[b % RING] += 1
+        accounts = self._accounts
+        r = accounts.index.get(account_id)
+        if r is None:
+            r = accounts.open(account_id, ts, b)
+        newest = accounts.newest[r]
+        if b > newest:
+            ring, base = accounts.ring, r * RING
+            for skipped in range(max(newest + 1, b - RING + 1), b + 1):
+                ring[base + skipped % RING] = 0
+            accounts.newest[r] = newest = b
+        if b > newest - RING:
+            accounts.add_ticket(r, b)
         # Every ticket is learnt, floods included: over a week-long baseline one hour's flood barely
         # moves it, and an account that is busy by habit becomes its own normal instead of flooding for
         # ever.
-        if ts > state.last_seen:
-            state.ticket_sum *= math.exp(-(ts - state.last_seen) / self.baseline_horizon)
-        state.ticket_sum += 1.0
+        last_seen = accounts.last_seen[r]
+        if ts > last_seen:
+            accounts.ticket_sum[r] *= math.exp(-(ts - last_seen) / self.baseline_horizon)
+        accounts.ticket_sum[r] += 1.0
         self._rhythm.add_ticket(ts)
         episode = self._episodes.get(account_id)
         if episode is not None:
@@ -163,9 +169,9 @@ class AccountFloodDetector(Detector):
             episode.features[ticket.feature] = episode.features.get(ticket.feature, 0) + 1
             if len(episode.samples) < 5:
                 episode.samples.append(ticket.ticket_id)
-        state.last_seen = max(state.last_seen, ts)
+        accounts.last_seen[r] = max(last_seen, ts)
         recent = self._recent.get(account_id)
-        if recent is not None or self._count(state, state.newest) >= self.min_tickets // 2:
+        if recent is not None or self._count(r, newest) >= self.min_tickets // 2:
             recent = self._recent.setdefault(account_id, [])
             recent.append((ts, ticket.feature, ticket.ticket_id))
             cutoff = ts - self.horizon - 4 * self.bucket
@@ -173,16 +179,16 @@ class AccountFloodDetector(Detector):
                 self._recent[account_id] = [r for r in recent if r[0] >= cutoff][-200:]
         self._dirty.add(account_id)
 
-    def _count(self, state: FloodAccount, last: int) -> int:
-        """Tickets in the trailing horizon that ends with bucket ``last`` (inclusive)."""
-        first = max(last - self._width + 1, state.newest - RING + 1)
-        return sum(state.ring[b % RING] for b in range(first, min(last, state.newest) + 1))
+    def _count(self, r: int, last: int) -> int:
+        """Tickets of the account in row ``r`` in the trailing horizon that ends with bucket ``last``."""
+        return self._accounts.count(r, last, self._width)
 
-    def _expected(self, state: FloodAccount, now: float) -> float:
-        """Baseline tickets in one horizon for this account."""
+    def _expected(self, r: int, now: float) -> float:
+        """Baseline tickets in one horizon for the account in row ``r``."""
         tau = self.baseline_horizon
-        tickets = state.ticket_sum * math.exp(-max(0.0, now - state.last_seen) / tau)
-        exposure = tau * -math.expm1(-max(0.0, now - state.first_seen) / tau)
+        accounts = self._accounts
+        tickets = accounts.ticket_sum[r] * math.exp(-max(0.0, now - accounts.last_seen[r]) / tau)
+        exposure = tau * -math.expm1(-max(0.0, now - accounts.first_seen[r]) / tau)
         prior_exposure = 86_400.0
         rate = (tickets + self.prior_rate * prior_exposure / 3600.0) / (exposure + prior_exposure)
         return rate * self.horizon * self._rhythm.factor(now - self.horizon / 2)
@@ -191,10 +197,10 @@ class AccountFloodDetector(Detector):
         """Trailing-horizon score of the ticket's account (0 for other events)."""
         if getattr(x, "type", None) != "ticket":
             return 0.0
-        state = self._accounts.get(x.account_id)
-        if state is None:
+        r = self._accounts.index.get(x.account_id)
+        if r is None:
             return 0.0
-        return tail_score(self._count(state, state.newest), self._expected(state, x.ts), self.dispersion)
+        return tail_score(self._count(r, self._accounts.newest[r]), self._expected(r, x.ts), self.dispersion)
 
     # -- time -------------------------------------------------------------------------------------
     def advance(self, watermark: float) -> list:
@@ -221,18 +227,18 @@ class AccountFloodDetector(Detector):
         candidates, pending = sorted(self._dirty | set(self._episodes)), set()
         alerts = []
         for account_id in candidates:
-            state = self._accounts.get(account_id)
-            if state is None:
+            r = self._accounts.index.get(account_id)
+            if r is None:
                 continue
-            if state.newest > last:
+            if self._accounts.newest[r] > last:
                 pending.add(account_id)  # tickets ahead of the watermark: look again later
-            count = self._count(state, last)
-            expected = self._expected(state, end)
+            count = self._count(r, last)
+            expected = self._expected(r, end)
             score = tail_score(count, expected, self.dispersion) if count > expected else 0.0
             episode = self._episodes.get(account_id)
             if episode is None:
                 if count >= self.min_tickets and score >= self.threshold:
-                    alerts.append(self._open(account_id, state, last, count, expected, score))
+                    alerts.append(self._open(account_id, last, count, expected, score))
                 elif count < self.min_tickets // 2 and account_id not in pending:
                     self._recent.pop(account_id, None)
                 continue
@@ -247,8 +253,7 @@ class AccountFloodDetector(Detector):
         self._dirty = pending
         return alerts
 
-    def _open(self, account_id: str, state: FloodAccount, last: int, count: int, expected: float,
-              score: float) -> Alert:
+    def _open(self, account_id: str, last: int, count: int, expected: float, score: float) -> Alert:
         end = (last + 1) * self.bucket
         window_start = end - self.horizon
         recent = [r for r in self._recent.get(account_id, ()) if window_start <= r[0] < end]
@@ -266,24 +271,25 @@ class AccountFloodDetector(Detector):
     def _emit(self, account_id: str, episode: FloodEpisode, status: str, at: float) -> Alert:
         at = max(at, self._now)  # emitted when decided, as in the regression detector
         episode.emitted = episode.tickets
-        state = self._accounts.get(account_id)
-        owner = state.owner if state is not None else None
-        tier = state.tier if state is not None else None
+        r = self._accounts.index.get(account_id)
+        owner = self._accounts.owner[r] if r is not None else None
+        tier = self._accounts.tier[r] if r is not None else None
         return flood_alert(account_id, episode, status, at, owner, tier)
 
     def _evict(self, now: float) -> None:
+        last_seen, before = self._accounts.last_seen, now - self.idle_horizon
         idle = [
-            a for a, s in self._accounts.items()
-            if s.last_seen < now - self.idle_horizon and a not in self._episodes and a not in self._dirty
+            a for a, r in self._accounts.index.items()
+            if last_seen[r] < before and a not in self._episodes and a not in self._dirty
         ]
         for account_id in idle:
-            del self._accounts[account_id]
+            self._accounts.remove(account_id)
             self._recent.pop(account_id, None)
 
     def forget_account(self, account_id: str) -> None:
         if account_id in self._episodes:
             return  # held (see holds_account): its episode must resolve
-        self._accounts.pop(account_id, None)
+        self._accounts.remove(account_id)
         self._recent.pop(account_id, None)
         self._dirty.discard(account_id)
 
@@ -303,9 +309,9 @@ class AccountFloodDetector(Detector):
 
     def account_state(self, account_id: str) -> dict[str, Any] | None:
         """The account's state as a plain dict (what a table partitioned by account would store)."""
-        state = self._accounts.get(account_id)
-        return state.to_dict() if state is not None else None
+        r = self._accounts.index.get(account_id)
+        return self._accounts.to_dict(r) if r is not None else None
 
     def restore_account(self, account_id: str, data: dict[str, Any]) -> None:
         """Put back an account's state saved with :meth:`account_state`."""
-        self._accounts[account_id] = FloodAccount.from_dict(data)
+        self._accounts.restore(account_id, data)

@@ -69,12 +69,11 @@ def hour_expectations(peers: PeerBaselines, usage: dict, min_history_days: int, 
     ``None`` while fewer than ``min_peers`` accounts are warm; an empty list when the peers sent nothing
     in the hour (a gap, or an hour between pre-aggregated counts), so it cannot be judged.
     """
-    warm = [(acc, peers.tier(acc), lv) for acc, lv in peers.levels.items()
-            if lv.n_days >= min_history_days and lv.level >= peers.min_expected]  # fmt: skip
+    warm = peers.warm_levels(min_history_days)
     if len(warm) < min_peers:
         return None
-    factors = hour_factors(((t, lv.level, usage.get(a, 0.0)) for a, t, lv in warm), min_peers)
+    factors = hour_factors(((tier, level, usage.get(acc, 0.0)) for acc, tier, level, _, _ in warm), min_peers)
     if factors[""] <= 0.0:
         return []
-    return [(acc, lv.level * factors[tier], lv.ticket_level * factors[tier], lv.logvar)
-            for acc, tier, lv in warm if factors[tier] > 0.0]  # fmt: skip
+    return [(acc, level * factors[tier], ticket_level * factors[tier], logvar)
+            for acc, tier, level, ticket_level, logvar in warm if factors[tier] > 0.0]  # fmt: skip

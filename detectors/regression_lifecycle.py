@@ -56,7 +56,7 @@ class IncidentLifecycle:
         warm = self._is_feature_warm(state)
         expected = max(self._upper_rate(state) * active * correction, self.min_expected)
         if len(state.expected) == self._span:
-            state.expected.popleft()
+            del state.expected[0]
         state.expected.append(expected)
         state.expected_end = w
         (counted,) = state.capped_counts([w], self.max_per_account, self._cap_windows, commit=True)

@@ -17,6 +17,13 @@ def test_deep_size_counts_shared_objects_once_and_skips_classes():
     assert size < 2 * sys.getsizeof(payload)
 
 
+def test_deep_size_leaves_out_what_is_excluded():
+    owner = {"big": bytes(10_000)}
+    part = [owner]  # a part that refers back to its owner
+    assert deep_size(part, exclude=(owner,)) == sys.getsizeof(part)
+    assert deep_size(part) > 10_000
+
+
 def test_deep_size_grows_with_what_is_kept():
     small = {i: str(i) for i in range(10)}
     large = {i: str(i) for i in range(1000)}

@@ -1,4 +1,5 @@
 import math
+import pickle
 import random
 
 import pytest
@@ -166,3 +167,27 @@ def test_one_event_stamped_in_2100_neither_stalls_the_engine_nor_changes_its_ale
     with_broken_clock = replay([*lines[:middle], broken, *lines[middle:]])
     assert with_broken_clock.stats["future_dropped"] == 1
     assert [a.alert_id for a in with_broken_clock.alerts] == [a.alert_id for a in clean.alerts]
+
+
+@pytest.mark.slow
+def test_a_pickled_warm_engine_goes_on_with_the_same_alerts():
+    """Worker snapshots pickle the engine: a copy taken mid-stream must carry on exactly as the original."""
+    from schemas.parse import parse_event
+    from sim.config import SimConfig
+    from sim.simulator import simulate
+
+    events = [parse_event(bytes(line)) for line in simulate(SimConfig(seed=1, days=14, accounts=60)).lines]
+    engine, cut = DetectionEngine(), len(events) * 3 // 4  # churn and expansion state is warm by then
+    for event in events[:cut]:
+        engine.process(event)
+    assert engine.churn.is_warm and engine.expansion.state_size > 0
+    copy = pickle.loads(pickle.dumps(engine, protocol=pickle.HIGHEST_PROTOCOL))
+    assert copy.stats == engine.stats
+
+    def rest(e: DetectionEngine) -> list:
+        alerts = [a for event in events[cut:] for a in e.process(event)] + e.flush()
+        return [a.model_dump(exclude={"wall_time"}) for a in alerts]
+
+    original, restored = rest(engine), rest(copy)
+    assert original == restored and {a["kind"] for a in original} >= {"regression", "flood"}
+    assert copy.churn.ranked() == engine.churn.ranked() and copy.stats == engine.stats

@@ -61,3 +61,27 @@ def test_idle_accounts_are_forgotten():
 def test_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         PeerBaselines(**kwargs)
+
+
+def test_accounts_are_judged_in_the_order_their_baselines_started_not_their_facts():
+    from types import SimpleNamespace as E
+
+    pb = PeerBaselines(min_history_days=3, min_peers=2)
+    for acc in ("c", "b", "a"):  # facts first, in another order
+        pb.add_facts(E(account_id=acc, mrr=10.0, seats=5, tier="business", ts=MONDAY))
+    for acc in ("a", "b", "c", "d"):
+        pb.add_usage(acc, MONDAY + 3600, 100)
+    (day,) = pb.close(MONDAY + DAY)
+    assert [row.account_id for row in day.accounts] == ["a", "b", "c", "d"] == list(pb.levels)
+    assert pb.tier("a") == "business" and pb.tier("d") == "unknown" and len(pb.facts) == 3
+
+
+def test_an_attached_row_outlives_its_baseline_until_detached():
+    pb = PeerBaselines(min_history_days=3, idle_days=3)
+    feed(pb, range(5), accounts=2)
+    row = pb.attach("a0")
+    assert pb.attached("a0") == row and pb.attached("a1") is None and pb.n_attached == 1
+    feed(pb, range(5, 12), level=lambda acc, day: 0 if acc == "a0" else 100, accounts=2)
+    assert "a0" not in pb.levels and pb.attached("a0") == row  # idle: baseline gone, row kept
+    pb.detach_idle()
+    assert pb.attached("a0") is None and pb.n_attached == 0 and pb.state_size == 1
