@@ -8,14 +8,19 @@ a. ``raw``: an aiokafka consumer in this process that only reads every record an
 b. ``naive``: :mod:`bench.naive_agent` as a subprocess (Faust agent, pydantic per event, River models
    per (account, feature));
 c. ``spikewatch``: ``spikewatch worker`` as a subprocess with a fresh app id, read to the end (its
-   ``/counts`` reaching the total and its detection stage holding every event);
+   ``/counts`` reaching the total and its detection stage having learnt every event, but for the last
+   ``worker.reorder_horizon`` of event time its reorder buffer holds once it waits for no partition:
+   :func:`bench.processes.spikewatch_processed`);
 d. ``batch``, ``ingest-only``, ``batch-ingest-only`` (when listed in ``--passes``): the same worker with
-   ``worker.ingest = "batch"``, with ``worker.detect = false`` (read to ``/counts`` alone), or both;
+   ``worker.ingest = "batch"`` (the whole worker, ingest and detection, done as in c), with
+   ``worker.detect = false`` (read to ``/counts`` alone), or both;
 e. ``faust-floor`` (when listed): a Faust agent that only decodes each record, Faust's own per-record
    cost.
 
 Each pass is reported as events/s from its launch (start-up and group join included) and from the first
-record processed (steady state), with CPU seconds, and as ratios to ``raw`` and ``naive``. With
+record processed (steady state), with CPU seconds, and as ratios to ``raw`` and ``naive``; below the
+table, each subprocess's peak RSS and, for passes with detection, the most events its reorder buffer
+was seen holding. With
 ``--profile``, the spikewatch worker is also recorded by py-spy (a separate, perturbed pass).
 Nothing here is asserted in tests: it is a measurement, printed as Markdown.
 """
@@ -135,6 +140,12 @@ def report(timings: dict[str, PassTiming]) -> str:
     per_event = ", ".join(f"{t.name} {t.cpu / t.events * 1e6:.1f}" for t in timings.values())
     lines.append(f"\nCPU µs per event: {per_event}. A partial pass stopped at --timeout; its rates are "
                  "over the events it processed.")
+    rss = ", ".join(f"{t.name} {t.peak_rss / 2**20:,.0f}" for t in timings.values() if t.peak_rss)
+    if rss:
+        lines.append(f"Peak RSS (MiB, VmHWM of the subprocess): {rss}.")
+    held = ", ".join(f"{t.name} {t.peak_buffered:,}" for t in timings.values() if t.peak_buffered is not None)
+    if held:
+        lines.append(f"Most events held in the detection reorder buffer (sampled every 0.5 s): {held}.")
     return "\n".join(lines)
 
 

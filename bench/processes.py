@@ -36,6 +36,10 @@ class PassTiming:
     first: float
     end: float
     cpu: float
+    #: Peak resident set of the process in bytes (``VmHWM``), None when not measured (in process).
+    peak_rss: int | None = None
+    #: Most events seen held in the detection stage's reorder buffer, None when not watched.
+    peak_buffered: int | None = None
 
     @property
     def steady_rate(self) -> float:
@@ -52,6 +56,17 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` and its threads so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14 and 15 of stat
+
+
+def peak_rss(pid: int) -> int | None:
+    """Peak resident set size of process ``pid`` in bytes (``VmHWM`` of Linux ``/proc``), None if unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def worker_env(bootstrap: str, app_id: str, topic: str, partitions: int, state_dir: Path) -> dict[str, str]:
@@ -84,6 +99,8 @@ class ServiceProcess:
         command = [sys.executable, "-m", *[a.replace("{port}", str(self.port)) for a in args]]
         self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         cwd=cwd)  # fmt: skip
+        #: Most events seen in the detection stage's reorder buffer (set by :func:`spikewatch_processed`).
+        self.peak_buffered: int | None = None
 
     @property
     def pid(self) -> int:
@@ -123,10 +140,11 @@ class ServiceProcess:
                 first = now
             on_progress(done)
             if done >= total:
-                return PassTiming(name, total, first or now, now, cpu_seconds(self.pid))
+                return PassTiming(name, total, first or now, now, cpu_seconds(self.pid),
+                                  peak_rss(self.pid), self.peak_buffered)  # fmt: skip
             if time.perf_counter() > deadline:  # report what was done: a partial pass is still a rate
                 return PassTiming(f"{name} (partial: {done:,} of {total:,})", done, first or now, now,
-                                  cpu_seconds(self.pid))  # fmt: skip
+                                  cpu_seconds(self.pid), peak_rss(self.pid), self.peak_buffered)  # fmt: skip
             time.sleep(poll)
 
     def stop(self) -> int:
@@ -154,8 +172,12 @@ def spikewatch_counted(worker: ServiceProcess) -> int | None:
 
 def spikewatch_processed(worker: ServiceProcess) -> int | None:
     """Records through the whole worker: the fewer of those counted by ingest (valid events plus dead
-    letters, ``/counts``) and of those held by detection (events learnt or in the reorder buffer, plus
-    dead letters, ``/metrics``), so a pass ends only when detection has every event too."""
+    letters, ``/counts``) and of those done by detection (``/metrics``: events learnt, plus dead letters,
+    plus the events in the reorder buffer once it waits for no input partition, which are then only the
+    last ``worker.reorder_horizon`` of event time), so a pass ends only when detection has learnt every
+    event it can. Events merely held while the buffer waits for a partition are not done: a buffer that
+    held the whole backlog would otherwise end the pass before anything was learnt. Also notes the
+    largest reorder buffer seen in ``worker.peak_buffered``."""
     counts = worker.get_json("/counts")
     if counts is None:
         return None
@@ -165,6 +187,9 @@ def spikewatch_processed(worker: ServiceProcess) -> int | None:
     if metrics is None:
         return None
     samples = dict(line.rsplit(" ", 1) for line in metrics.splitlines() if line and not line.startswith("#"))
-    held = sum(float(samples.get(name, 0)) for name in
-               ("spikewatch_detection_events", "spikewatch_detection_reorder_buffered"))  # fmt: skip
-    return min(counted, int(held) + dead)
+    learnt = int(float(samples.get("spikewatch_detection_events", 0)))
+    buffered = int(float(samples.get("spikewatch_detection_reorder_buffered", 0)))
+    worker.peak_buffered = max(worker.peak_buffered or 0, buffered)
+    # A worker from before the gauge existed (``--worker-root``) counts what it holds, as it always did.
+    waiting = float(samples.get("spikewatch_detection_reorder_waiting", 0))
+    return min(counted, learnt + dead + (buffered if waiting == 0 else 0))

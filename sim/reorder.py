@@ -103,6 +103,11 @@ class EventTimeMerge:
             return min(self._latest[s] for s in self._behind)
         return max(self._latest.values(), default=float("-inf"))
 
+    @property
+    def waiting(self) -> int:
+        """Sources with a backlog the merge waits for (0: what it holds is the last ``horizon`` only)."""
+        return len(self._behind)
+
     def pop_ready(self) -> list[Any]:
         """Events that can go to the engine now, oldest first."""
         limit = self.frontier - self.horizon

@@ -65,6 +65,11 @@ class DetectionMetrics:
         self.buffered = Gauge(
             "spikewatch_detection_reorder_buffered", "Events held in the reorder buffer.", registry=registry
         )
+        self.waiting = Gauge(
+            "spikewatch_detection_reorder_waiting",
+            "Input partitions with a backlog the reorder buffer waits for (0: it holds only the horizon).",
+            registry=registry,
+        )
         self.skipped_alerts = Counter(
             "spikewatch_detection_alerts_already_published",
             "Alerts emitted again while replaying after a restore and not published twice.",
@@ -173,6 +178,7 @@ def add_detection_agent(
         metrics.applied_events.set(state.applied)
         metrics.next_offset.set(state.next_offset)
         metrics.buffered.set(len(state.merge))
+        metrics.waiting.set(state.merge.waiting)
 
     @app.agent(detect_topic, name="detect")
     async def detect(stream: faust.StreamT) -> None:
