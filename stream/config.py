@@ -209,6 +209,11 @@ class WorkerSettings(_Section):
     snapshot_interval: float = Field(
         5.0, gt=0, le=3600, description="Seconds of wall time between snapshots of the detection state."
     )
+    snapshot_max_share: float = Field(
+        0.1, gt=0, le=1,
+        description="Most share of the detection stage's wall time spent writing snapshots: with a large "
+        "state the interval stretches beyond snapshot_interval.",
+    )  # fmt: skip
     metrics_top_churn_accounts: int = Field(
         10, ge=0, le=100,
         description="Accounts at churn risk shown by id on /metrics (highest MRR first); 0 shows none.",

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from detectors.engine import DetectionEngine
 from stream.alerts import cloudevent_headers, published_alert_ids
-from stream.checkpoint import SnapshotStore
+from stream.checkpoint import SnapshotStore, snapshot_spacing
 from stream.config import Settings
 from stream.detection import DetectionStage, alert_positions_to_read
 from stream.ordering import PartitionOrder
@@ -55,6 +55,16 @@ class DetectionMetrics:
         )
         self.snapshot_bytes = Gauge(
             "spikewatch_detection_snapshot_bytes", "Size of the last snapshot written.", registry=registry
+        )
+        self.snapshot_seconds = Gauge(
+            "spikewatch_detection_snapshot_seconds",
+            "Wall time the last snapshot took (pickle, compress, write and flush to the changelog).",
+            registry=registry,
+        )
+        self.snapshot_spacing = Gauge(
+            "spikewatch_detection_snapshot_spacing_seconds",
+            "Wall time until the next snapshot (worker.snapshot_interval, longer when snapshots are slow).",
+            registry=registry,
         )
         self.applied_events = Gauge(
             "spikewatch_detection_events", "Events the engine has learnt (restored + new).", registry=registry
@@ -109,6 +119,8 @@ def add_detection_agent(
     order = PartitionOrder(last_applied)
     source = f"spikewatch/{worker.app_id}"
     last_snapshot = time.monotonic()
+    snapshot_every = worker.snapshot_interval
+    metrics.snapshot_spacing.set(snapshot_every)
 
     @app.on_partitions_revoked.connect
     async def forget_detection(app: faust.App, revoked: set[TP], **kwargs: object) -> None:
@@ -143,7 +155,7 @@ def add_detection_agent(
         )  # fmt: skip
 
     async def detect_one(event: EventT) -> None:
-        nonlocal last_snapshot
+        nonlocal last_snapshot, snapshot_every
         message = event.message
         if stage.state is None:
             await restore()
@@ -165,15 +177,20 @@ def add_detection_agent(
             on_alert(alert)
         for alert in stage.last_skipped:  # published before the crash: this process's metrics learn it
             on_open(alert)
-        if time.monotonic() - last_snapshot >= worker.snapshot_interval:
+        if time.monotonic() - last_snapshot >= snapshot_every:
+            started = time.monotonic()
             with stage.picklable() as picklable:
                 size = store.save(picklable, offset=state.next_offset)
             metrics.snapshots.inc()
             metrics.snapshot_bytes.set(size)
-            last_snapshot = time.monotonic()
             buffer = app.producer.buffer
             while buffer.size:
                 await buffer.flush()
+            last_snapshot = time.monotonic()
+            took = last_snapshot - started
+            snapshot_every = snapshot_spacing(worker.snapshot_interval, took, worker.snapshot_max_share)
+            metrics.snapshot_seconds.set(took)
+            metrics.snapshot_spacing.set(snapshot_every)
         metrics.skipped_alerts.inc(stage.skipped_alerts - skipped)
         metrics.applied_events.set(state.applied)
         metrics.next_offset.set(state.next_offset)

@@ -57,3 +57,22 @@ def test_a_corrupted_chunk_is_an_error_not_a_silent_relearn():
 def test_chunk_size_is_checked():
     with pytest.raises(ValueError, match="chunk_chars"):
         SnapshotStore({}, chunk_chars=1)
+
+
+def test_snapshots_are_spaced_out_when_they_are_slow():
+    from stream.checkpoint import snapshot_spacing
+
+    assert snapshot_spacing(5.0, took=0.1, max_share=0.1) == 5.0
+    assert snapshot_spacing(5.0, took=3.0, max_share=0.1) == pytest.approx(30.0)
+    assert snapshot_spacing(5.0, took=3.0, max_share=0.5) == pytest.approx(6.0)
+
+
+def test_the_snapshot_share_must_be_a_share():
+    from pydantic import ValidationError
+
+    from stream.config import WorkerSettings
+
+    with pytest.raises(ValidationError, match="snapshot_max_share"):
+        WorkerSettings(snapshot_max_share=0)
+    with pytest.raises(ValidationError, match="snapshot_max_share"):
+        WorkerSettings(snapshot_max_share=1.5)

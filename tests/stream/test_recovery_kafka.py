@@ -54,6 +54,9 @@ def test_sigkill_mid_regression_pages_once_and_restores_instead_of_relearning(ka
         final = detection_settled([worker], kafka_bootstrap, f"{name}-app.detection", events=len(lines))
         assert final.get("settled"), (final, worker.tail())
         assert 0 < final["spikewatch_detection_restored_events"] <= learnt_at_kill
+        took = final.get("spikewatch_detection_snapshot_seconds", 0.0)  # 0 until this process writes one
+        spacing = final["spikewatch_detection_snapshot_spacing_seconds"]  # stretches when snapshots are slow
+        assert spacing == pytest.approx(max(2.0, took / 0.1))
         alerts = read_alerts(kafka_bootstrap, f"{name}.alerts.")
         firing = Counter(a.dedup_key for a in alerts if a.kind == "regression" and a.status == "firing")
         assert firing and set(firing.values()) == {1}, firing  # one page per incident
