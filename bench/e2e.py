@@ -42,7 +42,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.generate import GeneratorConfig, generate, produce_records
+from bench.generate import add_stream_arguments, preload, progress_columns
 from bench.processes import PassTiming, ServiceProcess, spikewatch_counted, spikewatch_processed, worker_env
 
 __all__ = ["INGEST_PASSES", "raw_pass", "report"]
@@ -151,15 +151,10 @@ def report(timings: dict[str, PassTiming]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--features", type=int, default=30)
-    parser.add_argument("--hours", type=float, default=48.0, help="event-time span of the stream")
-    parser.add_argument("--partitions", type=int, default=12)
-    parser.add_argument("--bootstrap", help="use this broker (default: start a LocalKafka)")
+    add_stream_arguments(parser, events=200_000, accounts=10_000)
     parser.add_argument("--passes", default="raw,naive,spikewatch", help="comma-separated, in order")
     parser.add_argument("--profile", type=Path, help="also record the worker with py-spy into this file")
     parser.add_argument("--worker-root", type=Path,
@@ -169,22 +164,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per pass")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = progress_columns()
     run_id = uuid.uuid4().hex[:8]
     topic = f"bench-e2e-{run_id}"
-    config = GeneratorConfig(events=args.events, accounts=args.accounts, features=args.features,
-                             hours=args.hours)  # fmt: skip
 
     with broker(args.bootstrap) as bootstrap, tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
         work = Path(tmp)
-        with console.status("generating"):
-            lines = generate(config)
-        size = sum(map(len, lines)) / len(lines)
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"preload {topic}", total=len(lines))
-            total = asyncio.run(produce_records(bootstrap, topic, lines, args.partitions,
-                                                on_sent=lambda n: progress.advance(task, n)))  # fmt: skip
-        del lines
+        total, size = preload(args, bootstrap, topic, console)
         gc.collect()
 
         timings: dict[str, PassTiming] = {}

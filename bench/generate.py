@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -223,6 +224,40 @@ async def _sent(delivery: asyncio.Future, n: int, on_sent: Callable[[int], None]
     await delivery
     on_sent(n)
     return n
+
+
+def add_stream_arguments(parser: argparse.ArgumentParser, *, events: int, accounts: int) -> None:
+    """The options of a preloaded stream, shared by the benchmarks on Kafka (see :func:`preload`)."""
+    parser.add_argument("--events", type=int, default=events)
+    parser.add_argument("--accounts", type=int, default=accounts)
+    parser.add_argument("--features", type=int, default=30)
+    parser.add_argument("--hours", type=float, default=48.0, help="event-time span of the stream")
+    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument("--bootstrap", help="use this broker (default: start a LocalKafka)")
+
+
+def progress_columns() -> tuple:
+    """The columns of the benchmarks' progress bars: what, bar, done of total, time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    return TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+
+
+def preload(args: argparse.Namespace, bootstrap: str, topic: str, console: Any) -> tuple[int, float]:
+    """Generate the stream ``args`` describe (:func:`add_stream_arguments`) and send it to ``topic``
+    with a progress bar on ``console``; the records sent and their mean size in bytes."""
+    from rich.progress import Progress
+
+    config = GeneratorConfig(events=args.events, accounts=args.accounts, features=args.features,
+                             hours=args.hours)  # fmt: skip
+    with console.status("generating"):
+        lines = generate(config)
+    size = sum(map(len, lines)) / len(lines)
+    with Progress(*progress_columns(), console=console) as progress:
+        task = progress.add_task(f"preload {topic}", total=len(lines))
+        sent = asyncio.run(produce_records(bootstrap, topic, lines, args.partitions,
+                                           on_sent=lambda n: progress.advance(task, n)))  # fmt: skip
+    return sent, size
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,7 +21,6 @@ measurement, printed as Markdown.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import os
 import platform
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bench.e2e import broker
-from bench.generate import GeneratorConfig, generate, produce_records
+from bench.generate import add_stream_arguments, preload, progress_columns
 from bench.processes import PassTiming, ServiceProcess, cpu_seconds, peak_rss, worker_env
 
 __all__ = ["group_counted", "group_processed", "report", "time_group"]
@@ -172,15 +171,10 @@ def report(timings: dict[int, PassTiming]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--accounts", type=int, default=10_000)
-    parser.add_argument("--features", type=int, default=30)
-    parser.add_argument("--hours", type=float, default=48.0, help="event-time span of the stream")
-    parser.add_argument("--partitions", type=int, default=12)
-    parser.add_argument("--bootstrap", help="use this broker (default: start a LocalKafka)")
+    add_stream_arguments(parser, events=100_000, accounts=10_000)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts, one pass each")
     parser.add_argument("--ingest", choices=("faust", "batch"), default="faust", help="worker.ingest")
     parser.add_argument(
@@ -189,12 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per pass")
     args = parser.parse_args(argv)
     console = Console(stderr=True)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = progress_columns()
     run_id = uuid.uuid4().hex[:8]
     topic = f"bench-scale-{run_id}"
-    config = GeneratorConfig(
-        events=args.events, accounts=args.accounts, features=args.features, hours=args.hours
-    )
     settings = {"SPIKEWATCH_WORKER__INGEST": args.ingest}
     if args.ingest_only:
         settings["SPIKEWATCH_WORKER__DETECT"] = "false"
@@ -202,13 +193,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with broker(args.bootstrap) as bootstrap, tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         work = Path(tmp)
-        with console.status("generating"):
-            lines = generate(config)
-        with Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"preload {topic}", total=len(lines))
-            total = asyncio.run(produce_records(bootstrap, topic, lines, args.partitions,
-                                                on_sent=lambda n: progress.advance(task, n)))  # fmt: skip
-        del lines
+        total, _ = preload(args, bootstrap, topic, console)
         gc.collect()
         timings: dict[int, PassTiming] = {}
         for count in (int(n) for n in args.workers.split(",")):
