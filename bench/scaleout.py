@@ -68,13 +68,16 @@ def group_counted(workers: Sequence[_Worker]) -> int | None:
     >>> group_counted([W({"by_type": {"usage": 5}}), W(None)]) is None
     True
     """
-    total = 0
-    for worker in workers:
-        counts = worker.get_json("/counts")
-        if counts is None:
-            return None
-        total += sum(counts.get("by_type", {}).values()) + sum(counts.get("dead_letters", {}).values())
-    return total
+    every = _counts(workers)
+    if every is None:
+        return None
+    return sum(sum(c.get("by_type", {}).values()) + sum(c.get("dead_letters", {}).values()) for c in every)
+
+
+def _counts(workers: Sequence[_Worker]) -> list[dict] | None:
+    """Each worker's ``/counts``, read once; None while one of them does not answer."""
+    every = [worker.get_json("/counts") for worker in workers]
+    return None if any(c is None for c in every) else every  # type: ignore[return-value]
 
 
 def group_processed(workers: Sequence[_Worker]) -> int | None:
@@ -101,10 +104,11 @@ def group_processed(workers: Sequence[_Worker]) -> int | None:
     >>> group_processed([waiting])  # held while waiting for a partition: not done yet
     50
     """
-    counted = group_counted(workers)
-    if counted is None:
+    every = _counts(workers)  # one reading serves both sums, so they agree with each other
+    if every is None:
         return None
-    dead = sum(sum((w.get_json("/counts") or {}).get("dead_letters", {}).values()) for w in workers)
+    dead = sum(sum(c.get("dead_letters", {}).values()) for c in every)
+    counted = sum(sum(c.get("by_type", {}).values()) for c in every) + dead
     done = 0
     for worker in workers:
         samples = _samples(worker)
