@@ -12,6 +12,11 @@ topic ``{app_id}-ingest-state`` (keyed by source partition, holding the next off
 consumer offsets. Either all of a batch's effects are visible or none: a SIGKILL anywhere leaves the
 counts, the dead letters and the offsets of the same prefix of every partition.
 
+With detection, the partitions are read in step in event time (:class:`stream.alignment.ReadAlignment`):
+each batch takes at most a share of ``max_records`` from each partition not ahead of the slowest one
+with a backlog, so the detection stage's reorder merge holds about two batches of events on a backlog
+instead of all but the last partition's.
+
 On assignment, a partition's counts are read back from the state topic and the consumer is sought to
 the offset they cover (which is also the committed offset, except when someone moved the group's
 offsets by hand). A failed transaction is aborted, the batch's partitions go back to their counts
@@ -34,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from stream.alignment import ReadAlignment
 from stream.config import Settings
 from stream.counters import DeadLetterLog, EventCounters, Tally, partition_entries, replace_partition
 from stream.detection_agent import detection_topic_name
@@ -75,12 +81,15 @@ class BatchIngest:
         Consumer lag and batch handling time.
     max_records
         Most records fetched per batch (one transaction each).
+    align_window
+        With detection: seconds of event time a partition may read ahead of the slowest one with a
+        backlog (:class:`stream.alignment.ReadAlignment`; ``worker.reorder_horizon``).
     """
 
     def __init__(
         self, settings: Settings, handler: RecordHandler, table: MutableMapping[str, Tally], *,
         forwarding: ForwardingSink | None, detect_topic: str | None, metrics: WorkerMetrics,
-        max_records: int = 4000,
+        max_records: int = 4000, align_window: float = 120.0,
     ) -> None:  # fmt: skip
         if max_records < 1:
             raise ValueError(f"max_records must be positive, got {max_records}")
@@ -94,6 +103,8 @@ class BatchIngest:
         self.counters = EventCounters(table)
         self.dead_letters = DeadLetterLog(table)
         self.batches = 0
+        # With detection, partitions are read in step in event time: its merge waits for the slowest.
+        self.alignment = ReadAlignment(align_window) if forwarding is not None and detect_topic else None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()  # a batch and a rebalance never interleave
@@ -122,9 +133,11 @@ class BatchIngest:
         try:
             last_marks = time.monotonic()
             while True:
-                batch = await self._consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                batch = await self._fetch()
                 if batch:
                     await self._apply(batch)
+                if self.alignment is not None:
+                    self.alignment.end()
                 if self.detect_topic is not None and time.monotonic() - last_marks >= 1.0:
                     last_marks = time.monotonic()
                     await self._mark_caught_up()
@@ -182,6 +195,41 @@ class BatchIngest:
 
     # -- batches ------------------------------------------------------------------------------------
 
+    async def _fetch(self) -> dict[TopicPartition, list[Any]]:
+        """The next batch: any records, or with detection those of partitions in step in event time.
+
+        aiokafka's ``getmany`` drains one partition's fetched data before the next, so on a backlog a
+        batch would hold one partition hours of event time ahead of the others, which the detection
+        stage's merge must then hold until every other partition catches up. Instead each partition
+        due (:meth:`ReadAlignment.due`) gives at most its share of ``max_records``.
+        """
+        consumer, align = self._consumer, self.alignment
+        if align is None:
+            return await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+        assigned = consumer.assignment()
+        share = max(1, self.max_records // max(1, len(assigned)))
+        partitions = [tp for tp in assigned if tp in self._next]
+        if not partitions:  # assignment not complete: what comes is dropped by _due, and sought again
+            return await consumer.getmany(timeout_ms=200, max_records=share)
+        now = time.monotonic()
+        due = align.due(partitions, self._has_backlog, now)
+        batch: dict[TopicPartition, list[Any]] = {}
+        for tp in due:
+            records = (await consumer.getmany(tp, timeout_ms=0, max_records=share)).get(tp, [])
+            align.polled(tp, len(records), now)
+            if records:
+                batch[tp] = records
+        if not batch:
+            batch = await consumer.getmany(*due, timeout_ms=200, max_records=share)
+        align.begin(batch)
+        return batch
+
+    def _has_backlog(self, tp: TopicPartition) -> bool:
+        """Whether ``tp`` has records left to read, as far as the consumer knows (unknown: yes)."""
+        highwater = self.highwater(tp.topic, tp.partition)
+        next_offset = self._next.get(tp)
+        return highwater is None or next_offset is None or next_offset < highwater
+
     async def _apply(self, batch: dict[TopicPartition, list[Any]]) -> None:
         started = time.perf_counter()
         async with self._lock:
@@ -232,6 +280,9 @@ class BatchIngest:
                                               highwater=highwater)  # fmt: skip
             if self.forwarding is not None and self.detect_topic is not None:
                 valid = [(offset, values[offset]) for _t, _p, offset in self.forwarding.take()]
+                last = self.forwarding.take_last()  # records of a partition come in event-time order
+                if self.alignment is not None and last is not None:  # (but for a few minutes' lateness)
+                    self.alignment.note(tp, last.ts)
                 if valid:
                     caught_up = highwater is not None and next_offset >= highwater
                     value, headers = pack_batch(tp.topic, tp.partition, valid, caught_up=caught_up)
@@ -264,6 +315,7 @@ class BatchIngest:
         logger.warning("ingest batch of %d partitions aborted, reading it again: %r", len(batch), error)
         if self.forwarding is not None:
             self.forwarding.take()
+            self.forwarding.take_last()
         for tp, entries in before.items():
             replace_partition(self.table, tp.topic, tp.partition, entries)
             with contextlib.suppress(Exception):
@@ -352,6 +404,8 @@ class BatchIngest:
             for tp in partitions:
                 self._next.pop(tp, None)
                 self._marked.pop(tp, None)
+                if self.alignment is not None:
+                    self.alignment.forget(tp)
                 replace_partition(self.table, tp.topic, tp.partition, {})
                 self.metrics.consumer_lag.forget(tp.topic, tp.partition)
             self.metrics.ingest_partitions.set(len(self._next))
@@ -365,7 +419,7 @@ def add_batch_ingest(
     ingest = BatchIngest(
         settings, handler, table, forwarding=forwarding, metrics=metrics,
         detect_topic=detection_topic_name(settings) if forwarding is not None else None,
-        max_records=settings.worker.ingest_batch_records,
+        max_records=settings.worker.ingest_batch_records, align_window=settings.worker.reorder_horizon,
     )  # fmt: skip
     metrics.consumer_lag.highwater = ingest.highwater
 
