@@ -110,6 +110,10 @@ class BatchIngest:
         self._lock = asyncio.Lock()  # a batch and a rebalance never interleave
         self._next: dict[TopicPartition, int] = {}  # next offset to read, per assigned partition
         self._marked: dict[TopicPartition, int] = {}  # next offset when a caught-up marker was sent
+        # Seeks per partition, and their number when the partition's records in hand were returned:
+        # records returned before a seek of their partition are from the old position, never applied.
+        self._seeks: dict[TopicPartition, int] = {}
+        self._fetched_at: dict[TopicPartition, int] = {}
         self._ready = asyncio.Event()
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -205,23 +209,29 @@ class BatchIngest:
         """
         consumer, align = self._consumer, self.alignment
         if align is None:
-            return await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            return await self._getmany(timeout_ms=200, max_records=self.max_records)
         assigned = consumer.assignment()
         share = max(1, self.max_records // max(1, len(assigned)))
         partitions = [tp for tp in assigned if tp in self._next]
         if not partitions:  # assignment not complete: what comes is dropped by _due, and sought again
-            return await consumer.getmany(timeout_ms=200, max_records=share)
+            return await self._getmany(timeout_ms=200, max_records=share)
         now = time.monotonic()
         due = align.due(partitions, self._has_backlog, now)
         batch: dict[TopicPartition, list[Any]] = {}
         for tp in due:
-            records = (await consumer.getmany(tp, timeout_ms=0, max_records=share)).get(tp, [])
+            records = (await self._getmany(tp, timeout_ms=0, max_records=share)).get(tp, [])
             align.polled(tp, len(records), now)
             if records:
                 batch[tp] = records
         if not batch:
-            batch = await consumer.getmany(*due, timeout_ms=200, max_records=share)
+            batch = await self._getmany(*due, timeout_ms=200, max_records=share)
         align.begin(batch)
+        return batch
+
+    async def _getmany(self, *partitions: TopicPartition, **options: Any) -> dict[TopicPartition, list[Any]]:
+        batch = await self._consumer.getmany(*partitions, **options)
+        for tp in batch:  # a seek before this is the consumer's to honour; one after makes them stale
+            self._fetched_at[tp] = self._seeks.get(tp, 0)
         return batch
 
     def _has_backlog(self, tp: TopicPartition) -> bool:
@@ -251,10 +261,12 @@ class BatchIngest:
     def _due(self, batch: dict[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
         # Only partitions whose assignment is complete (counts read back, position set), and only
         # records past what is applied: a fetch can return data before the assignment callback ran.
+        # Nor records returned before their partition was sought (to where its counts end, which can be
+        # before the committed offset the consumer started from): they would skip what lies between.
         due = {}
         for tp, records in batch.items():
             next_offset = self._next.get(tp)
-            if next_offset is None:
+            if next_offset is None or self._fetched_at.get(tp, 0) != self._seeks.get(tp, 0):
                 continue
             fresh = [record for record in records if record.offset >= next_offset]
             if fresh:
@@ -318,6 +330,7 @@ class BatchIngest:
             self.forwarding.take_last()
         for tp, entries in before.items():
             replace_partition(self.table, tp.topic, tp.partition, entries)
+            self._sought(tp)
             with contextlib.suppress(Exception):
                 self._consumer.seek(tp, batch[tp][0].offset)
         await self._restart_producer()
@@ -369,6 +382,9 @@ class BatchIngest:
             for tp, next_offset in due:
                 self._marked[tp] = next_offset
 
+    def _sought(self, tp: TopicPartition) -> None:
+        self._seeks[tp] = self._seeks.get(tp, 0) + 1
+
     # -- rebalances ---------------------------------------------------------------------------------
 
     async def assigned(self, partitions: Iterable[TopicPartition]) -> None:
@@ -390,6 +406,7 @@ class BatchIngest:
                     resume = 0
                     if committed:
                         logger.warning("%s: resuming at the start, committed %d: no counts", tp, committed)
+                self._sought(tp)
                 if resume == 0:
                     await self._consumer.seek_to_beginning(tp)  # the earliest kept, maybe past 0
                 else:
@@ -456,9 +473,14 @@ async def read_states(
     try:
         consumer.assign([topic])
         await consumer.seek_to_beginning(topic)
-        end = (await consumer.end_offsets([topic]))[topic]
+        # To the high watermark of the first fetch, not to the end offset read_committed gives (the last
+        # stable offset): a transaction left open by a worker killed mid-batch holds that back until the
+        # transaction times out, and the states committed after it began (by the next worker) are the
+        # latest. Read only to it, a worker resumes behind the committed offsets and repeats the dead
+        # letters and forwards of what it reads again.
+        end = None
         deadline = time.monotonic() + timeout
-        while await consumer.position(topic) < end:
+        while end is None or await consumer.position(topic) < end:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"state topic {topic.topic} not read to its end in {timeout:.0f} s")
             for records in (await consumer.getmany(topic, timeout_ms=500, max_records=10_000)).values():
@@ -466,6 +488,8 @@ async def read_states(
                     tp = wanted.get(record.key)
                     if tp is not None and record.value is not None:
                         found[tp] = orjson.loads(record.value)
+            if end is None:
+                end = consumer.highwater(topic)  # None until a fetch answered
     finally:
         await consumer.stop()
     return found

@@ -147,15 +147,22 @@ class ForwardingSink:
     def __init__(self, counters: EventSink) -> None:
         self.counters = counters
         self._valid: list[tuple[str, int, int]] = []
+        self._last: Event | None = None
 
     def handle(self, event: Event, *, topic: str, partition: int, offset: int) -> bool:
         self._valid.append((topic, partition, offset))
+        self._last = event
         return self.counters.handle(event, topic=topic, partition=partition, offset=offset)
 
     def take(self) -> list[tuple[str, int, int]]:
         """Coordinates of the valid records handled since the last call."""
         valid, self._valid = self._valid, []
         return valid
+
+    def take_last(self) -> Event | None:
+        """The last valid event handled since the last call (None if none)."""
+        last, self._last = self._last, None
+        return last
 
 
 class ForwardAcks:

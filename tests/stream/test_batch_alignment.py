@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 from detectors.engine import DetectionEngine
 from sim.replay import replay
 from stream.alignment import ReadAlignment
-from stream.batch_ingest import BatchIngest
+from stream.batch_ingest import BatchIngest, read_states
 from stream.config import load_settings
-from stream.counters import DeadLetterLog, EventCounters
+from stream.counters import DeadLetterLog, EventCounters, partition_entries
 from stream.detection import DetectionStage
 from stream.forward import ForwardingSink
 from stream.ingest import RecordHandler
@@ -202,6 +202,148 @@ def test_partitions_ahead_wait_and_a_dry_one_stops_holding_the_others():
     assert align.due(partitions, behind, now=2.5) == ["p1"]
     align.forget("p1")  # revoked: a partition never read holds the others until it delivers
     assert align.due(partitions, behind, now=3.0) == ["p1"]
+
+
+class SeekingConsumer:
+    """One partition read like aiokafka's consumer after an assignment: it starts at the committed offset
+    (and may return records from there before the assignment callback ran), and a seek moves it."""
+
+    def __init__(self, tp: TopicPartition, log: list[Record], committed: int) -> None:
+        self.tp, self.log, self._committed, self.position = tp, log, committed, committed
+        self.meanwhile = None  # a coroutine that runs while the next getmany waits for a fetch
+
+    def assignment(self) -> set[TopicPartition]:
+        return {self.tp}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return len(self.log)
+
+    async def committed(self, tp: TopicPartition) -> int:
+        return self._committed
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.position = offset
+
+    async def seek_to_beginning(self, tp: TopicPartition) -> None:
+        self.position = 0
+
+    async def getmany(self, *partitions, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile
+        records = self.log[self.position : self.position + (max_records or len(self.log))]
+        self.position += len(records)
+        return {self.tp: records} if records else {}
+
+
+@pytest.mark.parametrize("aligned", [True, False])
+@pytest.mark.parametrize("seek", ["after the fetch", "during the fetch"])
+def test_records_fetched_before_the_assignment_sought_back_are_not_counted(monkeypatch, aligned, seek):
+    """A worker SIGKILLed mid-transaction holds the state topic's last stable offset back until its
+    transaction times out, so a worker restarted meanwhile reads counts older than the committed offset
+    and seeks back to where they end. The consumer already fetched from the committed offset: applied on
+    top of the older counts, that batch skipped what lies between (the kill/restart test's stall).
+    Records the consumer returns after the seek are from the new position, and are counted."""
+    settings = load_settings(environ={"SPIKEWATCH_WORKER__APP_ID": "unit", "SPIKEWATCH_TOPICS__INPUT": "ev"})
+    tp = TopicPartition("ev", 0)
+    line = b'{"type": "usage", "account_id": "a%d", "count": 1, "time": %d}'
+    log = [Record(offset, b"a", line % (offset % 7, 1772460300 + offset)) for offset in range(300)]
+
+    def ingest() -> BatchIngest:
+        table: dict = {}
+        metrics = WorkerMetrics(CollectorRegistry())
+        forwarding = ForwardingSink(EventCounters(table))
+        handler = RecordHandler(forwarding, metrics, dead_letters=DeadLetterLog(table))
+        return BatchIngest(settings, handler, table, forwarding=forwarding, metrics=metrics,
+                           detect_topic="unit.detection", max_records=50)  # fmt: skip
+
+    before = ingest()  # the counts of the first 100 records, as the state topic's stable part holds them
+    before._handle({tp: log[:100]})
+    state = {"next": 100, "entries": partition_entries(before.table, "ev", 0)}
+
+    async def read_states(_settings, partitions, **_kwargs) -> dict:
+        return {tp: state}
+
+    monkeypatch.setattr("stream.batch_ingest.read_states", read_states)
+    worker = ingest()
+    if not aligned:
+        worker.alignment = None
+    consumer = SeekingConsumer(tp, log, committed=200)  # the transactions of records 100..199 committed
+    worker._consumer, worker._producer = consumer, TransactionLog()
+
+    async def run() -> None:
+        if seek == "during the fetch":  # the assignment completes while getmany waits
+            consumer.meanwhile = worker.assigned([tp])
+            first = await worker._fetch()
+            assert first and first[tp][0].offset == 100
+        else:
+            first = await worker._fetch()  # from the committed offset, the assignment not complete
+            assert first and first[tp][0].offset == 200
+            await worker.assigned([tp])  # counts up to 100: seeks back there
+            assert consumer.position == 100
+        await worker._apply(first)  # (waited for the assignment's lock)
+        for _ in range(100):
+            if worker._next[tp] == len(log):
+                break
+            batch = await worker._fetch()
+            if batch:
+                await worker._apply(batch)
+            if worker.alignment is not None:
+                worker.alignment.end()
+
+    asyncio.run(run())
+    assert worker._next[tp] == len(log)
+    assert worker.counters.totals()["by_type"] == {"usage": len(log)}  # every record once
+
+
+class StateTopicConsumer:
+    """The state topic read committed: a killed worker's transaction, open at offset 1, holds the last
+    stable offset there until the broker aborts it (marker at 4, after two polls here); the next worker
+    committed its states at 2 and 3 meanwhile."""
+
+    def __init__(self, **_options) -> None:
+        state = b'{"next": %d, "entries": {}}'
+        self.log = [Record(0, b"ev/0", state % 100), Record(2, b"ev/0", state % 200),
+                    Record(3, b"ev/0", state % 300)]  # fmt: skip
+        self.polls, self.at = 0, 0
+
+    async def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        pass
+
+    def assign(self, partitions) -> None:
+        pass
+
+    async def seek_to_beginning(self, tp) -> None:
+        self.at = 0
+
+    def last_stable_offset(self) -> int:
+        return 1 if self.polls < 3 else 5
+
+    async def end_offsets(self, partitions) -> dict:
+        return dict.fromkeys(partitions, self.last_stable_offset())  # read_committed: the LSO
+
+    def highwater(self, tp) -> int | None:
+        return 5 if self.polls else None  # known once a fetch answered
+
+    async def position(self, tp) -> int:
+        return self.at
+
+    async def getmany(self, tp, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        self.polls += 1
+        stable = self.last_stable_offset()
+        records = [record for record in self.log if self.at <= record.offset < stable]
+        self.at = max(self.at, stable)
+        return {tp: records} if records else {}
+
+
+def test_the_counts_read_back_are_the_latest_committed_past_a_killed_workers_open_transaction():
+    settings = load_settings(environ={"SPIKEWATCH_WORKER__APP_ID": "unit", "SPIKEWATCH_TOPICS__INPUT": "ev"})
+    tp = TopicPartition("ev", 0)
+    states = asyncio.run(read_states(settings, [tp], timeout=5, consumer_factory=StateTopicConsumer))
+    assert states[tp]["next"] == 300  # not 100, the last state before the open transaction
 
 
 def test_a_negative_window_is_refused():
