@@ -96,6 +96,29 @@ class EventTimeMerge:
         self._latest.setdefault(source, float("-inf"))
         self._behind.discard(source)
 
+    def mark_behind(self, source: Hashable) -> None:
+        """``source`` has more to deliver, though it was caught up: wait for it again.
+
+        Its reader saw another source jump ahead in event time while this one had nothing new: in a
+        backfill, all partitions are written at once, and what this one has not delivered yet may be
+        older than what the others have.
+
+        Examples
+        --------
+        >>> merge = EventTimeMerge(horizon=0, sources=["p0", "p1"])
+        >>> merge.push("p1", 100.0, b"a", "a", caught_up=True)
+        >>> merge.mark_caught_up("p0")
+        >>> merge.mark_behind("p0")   # p0 has not delivered anything: everything waits for it
+        >>> merge.push("p1", 500.0, b"b", "b", caught_up=True)
+        >>> merge.pop_ready()
+        []
+        >>> merge.push("p0", 200.0, b"c", "c", caught_up=True)
+        >>> merge.pop_ready()
+        ['a', 'c']
+        """
+        self._latest.setdefault(source, float("-inf"))
+        self._behind.add(source)
+
     @property
     def frontier(self) -> float:
         """Event time the sources have reached: the slowest one with a backlog, else the latest seen."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import time
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
@@ -58,6 +59,12 @@ def ingest_group(settings: Settings) -> str:
     return f"{settings.worker.app_id}-ingest"
 
 
+def _produced(record: Any) -> float:
+    """Wall time (epoch seconds) ``record`` was produced, from its Kafka timestamp; now if it has none."""
+    stamp = getattr(record, "timestamp", None)
+    return stamp / 1000.0 if stamp is not None and stamp >= 0 else time.time()
+
+
 def state_topic_name(settings: Settings) -> str:
     """Compacted topic of the ingest counts, one record per source partition and batch."""
     return f"{settings.worker.app_id}-ingest-state"
@@ -84,15 +91,40 @@ class BatchIngest:
     align_window
         With detection: seconds of event time a partition may read ahead of the slowest one with a
         backlog (:class:`stream.alignment.ReadAlignment`; ``worker.reorder_horizon``).
+    idle_after
+        Seconds a partition read to its end must have had no new record (its high watermark did not
+        move) before it is marked caught up (below).
+    clock
+        Monotonic seconds, for the idle times (tests pass their own).
+
+    Notes
+    -----
+    A partition read to its end and idle (nothing new for ``idle_after`` seconds) is marked caught up,
+    so the detection merge does not wait for it; one read to the end of a stream still being written is
+    not, or the merge would release the other partitions' events past records it has yet to read.
+    When another partition then forwards records produced after that moment and more than
+    ``align_window`` of event time past what this one forwarded last (a backfill: every partition is
+    written at once, and this one's new records may not have been fetched yet), this one is marked
+    *behind* first, in the same transaction, and caught up again only once idle again. Otherwise its
+    records, older than what the merge already released, would reach the engine late. Records
+    produced before (a backlog) never mark a partition behind. Produce times
+    are the records' Kafka timestamps: a producer whose clock lags this worker's by more than the
+    fetch delay defeats the rule. Only partitions of this worker are marked.
     """
 
     def __init__(
         self, settings: Settings, handler: RecordHandler, table: MutableMapping[str, Tally], *,
         forwarding: ForwardingSink | None, detect_topic: str | None, metrics: WorkerMetrics,
-        max_records: int = 4000, align_window: float = 120.0,
+        max_records: int = 4000, align_window: float = 120.0, idle_after: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         if max_records < 1:
             raise ValueError(f"max_records must be positive, got {max_records}")
+        if not idle_after >= 0:
+            raise ValueError(f"idle_after must be >= 0, got {idle_after!r}")
+        self.align_window = float(align_window)
+        self.idle_after = float(idle_after)
+        self.clock = clock
         self.settings = settings
         self.handler = handler
         self.table = table
@@ -110,6 +142,10 @@ class BatchIngest:
         self._lock = asyncio.Lock()  # a batch and a rebalance never interleave
         self._next: dict[TopicPartition, int] = {}  # next offset to read, per assigned partition
         self._marked: dict[TopicPartition, int] = {}  # next offset when a caught-up marker was sent
+        self._forwarded_ts: dict[TopicPartition, float] = {}  # latest event time forwarded, per partition
+        self._behind_since: dict[TopicPartition, float] = {}  # monotonic time it was last marked behind
+        self._caught_up_at: dict[TopicPartition, float] = {}  # wall time it was last marked caught up
+        self._highwater_since: dict[TopicPartition, tuple[int, float]] = {}  # last seen, and since when
         # Seeks per partition, and their number when the partition's records in hand were returned:
         # records returned before a seek of their partition are from the old position, never applied.
         self._seeks: dict[TopicPartition, int] = {}
@@ -293,14 +329,19 @@ class BatchIngest:
             if self.forwarding is not None and self.detect_topic is not None:
                 valid = [(offset, values[offset]) for _t, _p, offset in self.forwarding.take()]
                 last = self.forwarding.take_last()  # records of a partition come in event-time order
-                if self.alignment is not None and last is not None:  # (but for a few minutes' lateness)
-                    self.alignment.note(tp, last.ts)
+                if last is not None:  # (but for a few minutes' lateness)
+                    if self.alignment is not None:
+                        self.alignment.note(tp, last.ts)
+                    sends.extend(self._mark_behind_before(tp, last.ts, produced=_produced(records[-1])))
+                    self._forwarded_ts[tp] = max(last.ts, self._forwarded_ts.get(tp, last.ts))
                 if valid:
-                    caught_up = highwater is not None and next_offset >= highwater
+                    at_end = highwater is not None and next_offset >= highwater
+                    caught_up = at_end and self._idle(tp, highwater)
                     value, headers = pack_batch(tp.topic, tp.partition, valid, caught_up=caught_up)
                     sends.append((self.detect_topic, None, value, headers))
                     if caught_up:
                         self._marked[tp] = next_offset
+                        self._caught_up_at[tp] = time.time()
             entries = partition_entries(self.table, tp.topic, tp.partition)
             state = {_NEXT: next_offset, "entries": entries}
             sends.append((state_topic_name(self.settings), f"{tp.topic}/{tp.partition}".encode(),
@@ -351,6 +392,33 @@ class BatchIngest:
                     await self._producer.stop()
                 await asyncio.sleep(1.0)
 
+    def _idle(self, tp: TopicPartition, highwater: int) -> bool:
+        """Whether ``tp``'s high watermark has stayed at ``highwater`` for ``idle_after`` seconds."""
+        now = self.clock()
+        seen, since = self._highwater_since.get(tp, (None, now))
+        if seen != highwater:
+            self._highwater_since[tp] = (highwater, now)
+            since = now
+        return now - since >= self.idle_after
+
+    def _mark_behind_before(
+        self, tp: TopicPartition, ts: float, *, produced: float
+    ) -> list[tuple[str, Any, Any, list]]:
+        """Markers for the partitions marked caught up that ``tp``'s events up to ``ts``, produced at
+        ``produced`` (wall time), would overtake."""
+        sends: list[tuple[str, Any, Any, list]] = []
+        limit = ts - self.align_window
+        for other in list(self._marked):
+            if other == tp or produced <= self._caught_up_at.get(other, math.inf):
+                continue
+            if self._forwarded_ts.get(other, -math.inf) < limit:
+                del self._marked[other]
+                self._behind_since[other] = self.clock()
+                at = self._next.get(other, 0)
+                marker = marker_headers(other.topic, other.partition, at, caught_up=False)
+                sends.append((self.detect_topic, b"behind", None, marker))
+        return sends
+
     async def _mark_caught_up(self) -> None:
         """Tell detection which input partitions have nothing left to read, so it does not wait."""
         async with self._lock:
@@ -359,11 +427,13 @@ class BatchIngest:
                 next_offset = self._next.get(tp)
                 if next_offset is None or self._marked.get(tp) == next_offset:
                     continue
+                if self.clock() - self._behind_since.get(tp, -math.inf) < self.idle_after:
+                    continue  # marked behind a moment ago: give its records time to be fetched
                 highwater = self.highwater(tp.topic, tp.partition)
                 if highwater is None:
                     with contextlib.suppress(Exception):
                         highwater = (await self._consumer.end_offsets([tp])).get(tp)
-                if highwater is not None and next_offset >= highwater:
+                if highwater is not None and next_offset >= highwater and self._idle(tp, highwater):
                     due.append((tp, next_offset))
             if not due:
                 return
@@ -379,8 +449,13 @@ class BatchIngest:
                     await self._producer.abort_transaction()
                 await self._restart_producer()
                 return
+            now, reached = time.time(), max(self._forwarded_ts.values(), default=-math.inf)
             for tp, next_offset in due:
                 self._marked[tp] = next_offset
+                self._caught_up_at[tp] = now
+                if self._behind_since.pop(tp, None) is not None:
+                    # Idle while the others moved on: next time, behind only past where they are now.
+                    self._forwarded_ts[tp] = max(reached, self._forwarded_ts.get(tp, -math.inf))
 
     def _sought(self, tp: TopicPartition) -> None:
         self._seeks[tp] = self._seeks.get(tp, 0) + 1
@@ -420,7 +495,9 @@ class BatchIngest:
         async with self._lock:
             for tp in partitions:
                 self._next.pop(tp, None)
-                self._marked.pop(tp, None)
+                for known in (self._marked, self._forwarded_ts, self._behind_since, self._caught_up_at,
+                              self._highwater_since):  # fmt: skip
+                    known.pop(tp, None)
                 if self.alignment is not None:
                     self.alignment.forget(tp)
                 replace_partition(self.table, tp.topic, tp.partition, {})

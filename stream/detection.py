@@ -121,7 +121,10 @@ class DetectionStage:
         record = ForwardedRecord.from_headers(headers)
         state.next_offset = offset + 1
         if record.marker:
-            state.merge.mark_caught_up(record.source)
+            if record.caught_up:
+                state.merge.mark_caught_up(record.source)
+            else:
+                state.merge.mark_behind(record.source)
         else:
             self._push(state, record, unpack_batch(headers, value))
         alerts: list[Alert] = []

@@ -23,6 +23,8 @@ Examples
 ForwardedRecord(topic='events', partition=3, offset=1207, caught_up=False, marker=False)
 >>> ForwardedRecord.from_headers(marker_headers("events", 3, 1208)).marker
 True
+>>> ForwardedRecord.from_headers(marker_headers("events", 3, 1208, caught_up=False)).caught_up
+False
 """
 
 from __future__ import annotations
@@ -61,9 +63,16 @@ def forward_headers(topic: str, partition: int, offset: int, *, caught_up: bool)
     ]
 
 
-def marker_headers(topic: str, partition: int, next_offset: int) -> list[tuple[str, bytes]]:
-    """Headers of a marker: ``topic``/``partition`` holds nothing from ``next_offset`` on, for now."""
-    return [*forward_headers(topic, partition, next_offset, caught_up=True), (MARKER_HEADER, b"caught_up")]
+def marker_headers(
+    topic: str, partition: int, next_offset: int, *, caught_up: bool = True
+) -> list[tuple[str, bytes]]:
+    """Headers of a marker: ``topic``/``partition`` holds nothing from ``next_offset`` on, for now.
+
+    With ``caught_up=False``, the opposite: the partition, marked caught up before, may hold more
+    (the detection stage waits for it again).
+    """
+    kind = b"caught_up" if caught_up else b"behind"
+    return [*forward_headers(topic, partition, next_offset, caught_up=caught_up), (MARKER_HEADER, kind)]
 
 
 def pack_batch(

@@ -122,7 +122,7 @@ def _read_backlog(lines: list[bytes], *, aligned: bool) -> tuple[list, int, Dete
     handler = RecordHandler(forwarding, metrics, dead_letters=DeadLetterLog(table))
     ingest = BatchIngest(settings, handler, table, forwarding=forwarding, metrics=metrics,
                          detect_topic="unit.detection", max_records=MAX_RECORDS,
-                         align_window=120)  # fmt: skip
+                         align_window=120, idle_after=0)  # fmt: skip
     if not aligned:  # the ingest stage as it read before partitions were aligned
         ingest.alignment = None
     consumer, producer = BacklogConsumer(_backlog(lines)), TransactionLog()
