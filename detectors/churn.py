@@ -150,11 +150,24 @@ class SilentChurnDetector(Detector):
     def learn_one(self, x: Any) -> None:
         kind = x.type
         if kind == "usage":
-            self._usage.add(x.ts, x.account_id, x.count)
+            self.learn_usage(x, x.ts)
         elif kind == "ticket":
-            self._tickets.add(x.ts, x.account_id, 1)
+            self.learn_ticket(x, x.ts)
         elif kind == "account":
-            self._peers.add_facts(x)
+            self.learn_account(x, x.ts)
+
+    # The engine calls these with the event time it computed once (``ts`` is ``event.ts``).
+    def learn_usage(self, usage: Any, ts: float) -> None:
+        """Learn a usage event at event time ``ts``: its count in the account's hour."""
+        self._usage.add(ts, usage.account_id, usage.count)
+
+    def learn_ticket(self, ticket: Any, ts: float) -> None:
+        """Learn a ticket at event time ``ts``: one more in the account's hour."""
+        self._tickets.add(ts, ticket.account_id, 1)
+
+    def learn_account(self, account: Any, ts: float) -> None:
+        """Learn an account profile (tier, seats, revenue): the peers it is compared with."""
+        self._peers.add_facts(account)
 
     def score_one(self, x: Any) -> float:
         """How far below its peers the account of ``x`` has been during its current episode (0..1)."""

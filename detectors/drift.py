@@ -138,7 +138,11 @@ class FeatureDriftDetector(Detector):
 
     def learn_one(self, x: Any) -> None:
         if x.type == "ticket":
-            self._tickets.add(x.ts, (x.feature, x.account_id), 1)
+            self.learn_ticket(x, x.ts)
+
+    def learn_ticket(self, ticket: Any, ts: float) -> None:
+        """Learn a ticket at event time ``ts`` (the engine computed it once): one more in its hour."""
+        self._tickets.add(ts, (ticket.feature, ticket.account_id), 1)
 
     def score_one(self, x: Any) -> float:
         """How far the feature of ``x`` is towards a drift alarm (0 = baseline, 1 = at the threshold)."""

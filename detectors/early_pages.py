@@ -25,11 +25,13 @@ class EarlyPages:
         """
         assert self._next_window is not None
         alerts = []
+        # Only features with new tickets since the last look: the others' counts have not moved.
+        dirty, self._dirty = self._dirty, set()
+        if not dirty:
+            return alerts
         # Take the larger of the live and the seasonal count of active accounts, so a usage gap that
         # has not closed a window yet cannot page.
         live = self._exposure.active_now(watermark)
-        # Only features with new tickets since the last look: the others' counts have not moved.
-        dirty, self._dirty = self._dirty, set()
         for feature in sorted(dirty):
             state = self._features.get(feature)
             if state is None or state.incident is not None or not self._is_feature_warm(state):

@@ -2,10 +2,12 @@
 
 The engine owns what every detector shares: the event-time clock (watermark = max event time −
 ``allowed_lateness``; events older than the watermark are counted and dropped), ticket de-duplication
-(at-least-once delivery), and the :class:`~detectors.releases.ReleaseIndex`. It routes each accepted
-event to every detector (they ignore the kinds they do not use) and moves them forward in event time
-whenever the watermark crosses a ``tick`` boundary, so the alerts are a function of the events alone:
-replaying the same stream gives the same alerts (apart from ``wall_time``), sorted by event time.
+(at-least-once delivery), and the :class:`~detectors.releases.ReleaseIndex`. It computes each accepted
+event's time once and routes the event to the detectors that learn its kind (with a
+``learn_<kind>(event, ts)`` method; the others ignore that kind and are not called), and moves them
+forward in event time whenever the watermark crosses a ``tick`` boundary, so the alerts are a function
+of the events alone: replaying the same stream gives the same alerts (apart from ``wall_time``),
+sorted by event time.
 
 Each call returns its alerts sorted by (event time, kind, dedup key, status). The regression and
 flood detectors stamp an alert with the event time at which it was decided (the latest event time
@@ -45,6 +47,7 @@ from detectors.flood import AccountFloodDetector
 from detectors.regression import BreadthSpikeDetector, WindowReport
 from detectors.releases import ReleaseIndex
 from schemas.alerts import Alert
+from schemas.events import EVENT_TYPES
 from schemas.feedback import AlertLabel, CustomerAction, Silence
 
 __all__ = ["DetectionEngine"]
@@ -140,6 +143,12 @@ class DetectionEngine:
             "drift": self.drift,
         }
         self._learners = tuple(self.detectors.values())
+        # Per event kind, the detectors' methods that learn it, given the event time computed once:
+        # a detector without a ``learn_<kind>`` method ignores that kind and is not called for it.
+        self._routes: dict[str, tuple[Callable[[Any, float], None], ...]] = {
+            kind: tuple(getattr(d, f"learn_{kind}") for d in self._learners if hasattr(d, f"learn_{kind}"))
+            for kind in EVENT_TYPES
+        }
         self._events: dict[str, int] = {"ticket": 0, "usage": 0, "release": 0, "account": 0}
         self._alerts: dict[str, int] = {}
         self._next_tick = -math.inf
@@ -169,11 +178,17 @@ class DetectionEngine:
             shed = self.budget.admit(account_id, ts)
             if shed is not None:
                 self._shed(shed, ts)
-        for detector in self._learners:
-            detector.learn_one(event)
-        if self.clock.watermark < self._next_tick:
+        learners = self._routes.get(kind)
+        if learners is None:  # not a kind of the contract: every detector's learn_one decides
+            for detector in self._learners:
+                detector.learn_one(event)
+        else:
+            for learn in learners:
+                learn(event, ts)
+        watermark = self.clock.watermark
+        if watermark < self._next_tick:
             return []
-        return self._advance(self.clock.watermark)
+        return self._advance(watermark)
 
     def _holds(self, account_id: str) -> bool:
         return any(detector.holds_account(account_id) for detector in self._learners)

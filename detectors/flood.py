@@ -125,23 +125,45 @@ class AccountFloodDetector(Detector):
     def learn_one(self, x: Any) -> None:
         kind = getattr(x, "type", None)
         ts = getattr(x, "ts", None)
-        if ts is not None and ts > self._now:
-            self._now = ts
         if kind == "ticket":
-            self._learn_ticket(x)
+            self.learn_ticket(x, ts)
         elif kind == "account":
-            ts = x.ts
-            accounts = self._accounts
-            r = accounts.index.get(x.account_id)
-            if r is None:
-                r = accounts.open(x.account_id, ts, int(ts // self.bucket))
-            if ts >= accounts.profile_ts[r]:
-                accounts.owner[r], accounts.tier[r] = intern_text(x.owner), intern_text(x.tier)
-                accounts.profile_ts[r] = ts
-            accounts.last_seen[r] = max(accounts.last_seen[r], ts)
+            self.learn_account(x, ts)
+        elif ts is not None:
+            self.note_time(ts)
 
-    def _learn_ticket(self, ticket: Any) -> None:
-        ts, account_id = ticket.ts, ticket.account_id
+    # The engine calls these with the event time it computed once (``ts`` is ``event.ts``).
+    def note_time(self, ts: float) -> None:
+        """Learn that event time reached ``ts`` (usage and releases move only the clock of decisions)."""
+        if ts > self._now:
+            self._now = ts
+
+    def learn_usage(self, usage: Any, ts: float) -> None:
+        """Learn a usage event at event time ``ts``: floods are tickets, so only the time."""
+        self.note_time(ts)
+
+    def learn_release(self, release: Any, ts: float) -> None:
+        """Learn a release at event time ``ts``: only the time."""
+        self.note_time(ts)
+
+    def learn_account(self, account: Any, ts: float) -> None:
+        """Learn an account profile at event time ``ts``: its owner and tier, for the alerts."""
+        if ts > self._now:
+            self._now = ts
+        accounts = self._accounts
+        r = accounts.index.get(account.account_id)
+        if r is None:
+            r = accounts.open(account.account_id, ts, int(ts // self.bucket))
+        if ts >= accounts.profile_ts[r]:
+            accounts.owner[r], accounts.tier[r] = intern_text(account.owner), intern_text(account.tier)
+            accounts.profile_ts[r] = ts
+        accounts.last_seen[r] = max(accounts.last_seen[r], ts)
+
+    def learn_ticket(self, ticket: Any, ts: float) -> None:
+        """Learn a ticket at event time ``ts``: one more in its account's current bucket and baseline."""
+        if ts > self._now:
+            self._now = ts
+        account_id = ticket.account_id
         b = int(ts // self.bucket)
         accounts = self._accounts
         r = accounts.index.get(account_id)

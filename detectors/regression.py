@@ -233,20 +233,41 @@ class BreadthSpikeDetector(EarlyPages, IncidentLifecycle, BaselineLearning, Dete
     def learn_one(self, x: Any) -> None:
         kind = getattr(x, "type", None)
         ts = x.ts
+        if kind == "usage":
+            self.learn_usage(x, ts)
+        elif kind == "ticket":
+            self.learn_ticket(x, ts)
+        elif kind == "release":
+            self.learn_release(x, ts)
+        else:
+            self.note_time(ts)
+
+    # The engine calls these with the event time it computed once (``ts`` is ``event.ts``).
+    def note_time(self, ts: float) -> None:
+        """Learn that event time reached ``ts`` (every kind of event moves the clock of decisions)."""
         if ts > self._now:
             self._now = ts
         if self._next_window is None:
             first = int(ts // self.window)
             self._first_window = first if self._first_window is None else min(first, self._first_window)
-        if kind == "usage":
-            self._exposure.observe_usage(x.account_id, ts, x.count)
-        elif kind == "ticket":
-            self._learn_ticket(x)
-        elif kind == "release":
-            self._releases.add(x)
 
-    def _learn_ticket(self, ticket: Any) -> None:
-        ts = ticket.ts
+    def learn_account(self, account: Any, ts: float) -> None:
+        """Learn an account profile at event time ``ts``: it says nothing about regressions but the time."""
+        self.note_time(ts)
+
+    def learn_usage(self, usage: Any, ts: float) -> None:
+        """Learn a usage event at event time ``ts``: activity, the exposure of every feature."""
+        self.note_time(ts)
+        self._exposure.observe_usage(usage.account_id, ts, usage.count)
+
+    def learn_release(self, release: Any, ts: float) -> None:
+        """Learn a release at event time ``ts``: a suspect for the features it touched."""
+        self.note_time(ts)
+        self._releases.add(release)
+
+    def learn_ticket(self, ticket: Any, ts: float) -> None:
+        """Learn a ticket at event time ``ts``: one more for its account in its feature's window."""
+        self.note_time(ts)
         w = int(ts // self.window)
         if self._next_window is not None and w < self._next_window:
             return  # its window is closed already: too late to count

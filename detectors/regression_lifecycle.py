@@ -43,16 +43,21 @@ class IncidentLifecycle:
         self._note_totals(w, active, correction, known=not guessed)
 
         alerts = []
+        # The same for every feature, unless feedback scales some features' thresholds.
+        thresholds = self._thresholds() if self._feedback is None else None
         for feature in sorted(self._features):
-            alert = self._close_feature(feature, self._features[feature], w, active, correction, gap)
+            alert = self._close_feature(feature, self._features[feature], w, active, correction, gap,
+                                        thresholds)
             if alert is not None:
                 alerts.append(alert)
         self._learn_window(w - self._span)
         return alerts
 
     def _close_feature(
-        self, feature: str, state: FeatureState, w: int, active: int, correction: float, gap: bool
+        self, feature: str, state: FeatureState, w: int, active: int, correction: float, gap: bool,
+        thresholds: tuple[float, ...] | None = None,
     ) -> Any:
+        """Close window ``w`` of ``feature``; ``thresholds`` are the arms' (``None``: the feature's own)."""
         warm = self._is_feature_warm(state)
         expected = max(self._upper_rate(state) * active * correction, self.min_expected)
         if len(state.expected) == self._span:
@@ -68,7 +73,12 @@ class IncidentLifecycle:
                 WindowReport(feature, w * self.window, (w + 1) * self.window, counted,
                              sum(this_window.values()), expected, active, state.last_score, warm, gap)
             )
-        alarm = self._alarm(state, state.bank.alarm(self._thresholds(feature)), w) if warm else None
+        if warm:
+            if thresholds is None:
+                thresholds = self._thresholds(feature)
+            alarm = self._alarm(state, state.bank.alarm(thresholds), w)
+        else:
+            alarm = None
         incident = state.incident
         if incident is None:
             if alarm is not None:
