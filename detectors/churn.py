@@ -187,7 +187,9 @@ class SilentChurnDetector(Detector):
         for hour, hour_tickets in tickets.items():  # hours with tickets but no usage event at all
             self._peers.add_hour(hour, {}, hour_tickets)
         eps, half = self._episodes, 0.5 * self.threshold
-        hold = {a for a, r in eps.index.items() if eps.alerted[r] or eps.evidence[r] >= half}
+        hold: set[str] = set()  # accounts whose baseline a closing day must keep: only days need them
+        if self._peers.usage.closes(watermark):
+            hold = {a for a, r in eps.index.items() if eps.alerted[r] or eps.evidence[r] >= half}
         for closed in self._peers.close_iter(watermark, hold):
             self._stats["days_closed"] += 1
             alerts.extend(self._judge_day(closed))

@@ -10,7 +10,7 @@ skipped, not silently merged into the next day.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 
 __all__ = ["SECONDS_PER_DAY", "SECONDS_PER_HOUR", "DayBuckets", "HourBuckets", "TimeBuckets", "day_label",
            "day_of_week", "day_start", "utc_day"]  # fmt: skip
@@ -94,6 +94,27 @@ class TimeBuckets:
             sums = self._open[period] = {}
         sums[key] = sums.get(key, 0) + amount
 
+    def add_all(self, ts: float, amounts: Mapping[Hashable, float]) -> None:
+        """:meth:`add` each ``key: amount`` of ``amounts`` in the period of ``ts``, in their order.
+
+        >>> b = TimeBuckets(SECONDS_PER_HOUR)
+        >>> b.add(10.0, "acme", 1); b.add_all(20.0, {"acme": 2, "beta": 3}); dict(next(b.close(3_600.0))[1])
+        {'acme': 3, 'beta': 3}
+        >>> b.add_all(30.0, {"acme": 1, "beta": 1}); b.late_dropped  # one per key, as many adds would
+        2
+        """
+        if not amounts:
+            return
+        period = int(ts // self.width)
+        sums = self._open.get(period)
+        if sums is None:
+            if self.closed_through is not None and period <= self.closed_through:
+                self.late_dropped += len(amounts)
+                return
+            sums = self._open[period] = {}
+        for key, amount in amounts.items():
+            sums[key] = sums.get(key, 0) + amount
+
     def close(self, watermark: float) -> Iterator[tuple[int, dict[Hashable, float]]]:
         """Yield ``(period, sums)`` for every period ending at or before ``watermark``, oldest first.
 
@@ -107,6 +128,18 @@ class TimeBuckets:
         while self.closed_through < last:
             self.closed_through += 1
             yield self.closed_through, self._open.pop(self.closed_through, {})
+
+    def closes(self, watermark: float) -> bool:
+        """Whether :meth:`close` would hand back a period at ``watermark`` (nothing is changed).
+
+        >>> b = TimeBuckets(SECONDS_PER_DAY)
+        >>> b.add(10.0, "acme"); b.closes(86_399.0), b.closes(86_400.0)
+        (False, True)
+        """
+        last = int(watermark // self.width) - 1
+        if self.closed_through is None:
+            return bool(self._open) and min(self._open) - 1 < last
+        return self.closed_through < last
 
     def forget(self, key: Hashable) -> None:
         """Drop ``key`` from every open period."""

@@ -89,7 +89,8 @@ class FeatureState:
 
     def capped(self, w: int, cap: int) -> int:
         """Tickets of window ``w`` with each account capped at ``cap`` within the window."""
-        return sum(min(n, cap) for n in self.windows.get(w, {}).values())
+        accounts = self.windows.get(w)
+        return sum(min(n, cap) for n in accounts.values()) if accounts else 0
 
     def capped_counts(self, windows: list[int], cap: int, cap_windows: int, commit: bool) -> list[int]:
         """Tickets of ``windows`` (consecutive, oldest first) counting each account at most ``cap``

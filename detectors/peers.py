@@ -258,10 +258,8 @@ class PeerBaselines:
     def add_hour(self, hour: int, usage: dict, tickets: dict) -> None:
         """Add one closed UTC hour's per-account sums (a caller that buckets by hour itself)."""
         ts = hour * 3_600.0
-        for acc, n in usage.items():
-            self.usage.add(ts, acc, n)
-        for acc, n in tickets.items():
-            self.tickets.add(ts, acc, n)
+        self.usage.add_all(ts, usage)
+        self.tickets.add_all(ts, tickets)
 
     def add_facts(self, event) -> None:
         rows = self._rows

@@ -145,6 +145,7 @@ class BaselineLearning:
         observed_total, predicted_total, corrected_total = 0.0, 0.0, 0.0
         learnt: list[tuple[FeatureState, int]] = []
         middle = (w + 0.5) * self.window
+        established = min(self.warmup_windows, DAY_WINDOWS_MIN)
         for feature, state in self._features.items():
             accounts = state.windows.pop(w, {})
             state.samples.pop(w, None)
@@ -153,14 +154,15 @@ class BaselineLearning:
                 continue
             if self._feedback is not None and self._feedback.excluded(feature, middle):
                 continue  # labelled a false alarm: not what the feature's baseline looks like
-            observed = sum(min(n, self.max_per_account) for n in accounts.values())
+            observed = sum(min(n, self.max_per_account) for n in accounts.values()) if accounts else 0
             learnt.append((state, observed))
             # A day of history is needed for a rate worth comparing with (a feature is born on a ticket,
             # so its first windows overstate it); cold features count, so the rhythm is ready first.
-            if state.windows_learnt >= min(self.warmup_windows, DAY_WINDOWS_MIN):
+            if state.windows_learnt >= established:
+                rate = state.rate()
                 observed_total += observed
-                predicted_total += state.rate() * active
-                corrected_total += state.rate() * active * correction
+                predicted_total += rate * active
+                corrected_total += rate * active * correction
         # A lull across all features (a holiday: accounts still log in, few write in) is not any
         # feature's baseline: learning it would make the next ordinary day look like a spike. Against a
         # guessed correction nothing can be told: the rhythm learns, the rates do not.

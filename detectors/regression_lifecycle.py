@@ -64,7 +64,9 @@ class IncidentLifecycle:
             del state.expected[0]
         state.expected.append(expected)
         state.expected_end = w
-        (counted,) = state.capped_counts([w], self.max_per_account, self._cap_windows, commit=True)
+        counted = 0  # a window without tickets has nothing to cap or record
+        if w in state.windows:
+            (counted,) = state.capped_counts([w], self.max_per_account, self._cap_windows, commit=True)
         state.bank.update(counted, expected, w)
         state.last_score = max(state.bank.statistics)
         this_window = state.windows.get(w, {})
@@ -107,7 +109,9 @@ class IncidentLifecycle:
 
     def _alarm(self, state: FeatureState, alarm: tuple[int, int] | None, w: int,
                fallback: float | None = None) -> tuple[int, int, set] | None:  # fmt: skip
-        if alarm is not None and w - alarm[1] + 1 > self._max_excursion():
+        if alarm is None:
+            return None
+        if w - alarm[1] + 1 > self._max_excursion():
             return None  # a slow rise while the baseline settles: not to be told from its error
         return broad_alarm(state, alarm, w, span=self._span, max_per_account=self.max_per_account,
                            min_accounts=self.min_accounts, shifts=self.shifts, threshold=self.threshold,
