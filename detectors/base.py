@@ -5,6 +5,11 @@ conventions: ``learn_one`` updates state, ``score_one`` reads it without changin
 score means more anomalous. Detectors that raise alerts do so from ``advance``, which moves their
 event-time clock forward (closing windows, days, episodes) and returns the alerts that this produced.
 
+Event detectors may also offer ``learn_<kind>(event, ts)`` for the event kinds they use (``learn_usage``,
+``learn_ticket``, ``learn_release``, ``learn_account``), ``ts`` being ``event.ts``: the engine computes
+it once per event and calls only those methods, so a kind a detector has no method for costs it
+nothing. ``learn_one`` stays the same learning for any caller.
+
 Constructor arguments are kept as public attributes of the same name; derived state is private and
 bad arguments are rejected in ``__init__`` with a ``ValueError`` that names the argument.
 """

@@ -159,7 +159,7 @@ class AccountBudget:
         Called with an account id: True when some detector must keep it (an open episode).
     """
 
-    __slots__ = ("_established", "_hour", "_probation", "_this_hour", "holds", "max_accounts", "shed")
+    __slots__ = ("_established", "_hour", "_probation", "holds", "max_accounts", "shed")
 
     def __init__(self, max_accounts: int = 250_000, holds: Callable[[str], bool] | None = None):
         if int(max_accounts) != max_accounts or max_accounts < 1:
@@ -172,8 +172,6 @@ class AccountBudget:
         self._established = _Recency()  # account -> hour last seen, oldest first
         self.shed = 0  # accounts shed so far
         self._hour = -1  # the newest hour seen: one int object shared by the accounts seen in it
-        # Accounts admitted in that hour and not shed since: admitting one again changes nothing.
-        self._this_hour: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._probation) + len(self._established)
@@ -185,13 +183,9 @@ class AccountBudget:
         """Note ``account_id`` seen at event time ``ts``; return an account to shed, if one must go."""
         hour = int(ts // _HOUR)
         if hour == self._hour:
-            if account_id in self._this_hour:  # its place in the order is this hour's already
-                return None
             hour = self._hour
-            self._this_hour.add(account_id)
         elif hour > self._hour:
             self._hour = hour
-            self._this_hour = {account_id}
         established = self._established
         last = established.get(account_id)
         if last is not None:
@@ -221,5 +215,4 @@ class AccountBudget:
                 self._established.push(victim, hour)  # held: to the back, and try the next one
                 continue
             self.shed += 1
-            self._this_hour.discard(victim)
             return victim
