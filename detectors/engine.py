@@ -143,18 +143,27 @@ class DetectionEngine:
             "drift": self.drift,
         }
         self._learners = tuple(self.detectors.values())
-        # Per event kind, the detectors' methods that learn it, given the event time computed once:
-        # a detector without a ``learn_<kind>`` method ignores that kind and is not called for it.
-        self._routes: dict[str, tuple[Callable[[Any, float], None], ...]] = {
-            kind: tuple(getattr(d, f"learn_{kind}") for d in self._learners if hasattr(d, f"learn_{kind}"))
-            for kind in EVENT_TYPES
-        }
+        self._routes = self._route()
         self._events: dict[str, int] = {"ticket": 0, "usage": 0, "release": 0, "account": 0}
         self._alerts: dict[str, int] = {}
         self._next_tick = -math.inf
         self.max_accounts = max_accounts
         self.budget = AccountBudget(max_accounts, holds=self._holds)
         self._shed_logged = (-math.inf, 0)  # event time of the last shedding warning, shed count then
+
+    def _route(self) -> dict[str, tuple[Callable[[Any, float], None], ...]]:
+        # Per event kind, the detectors' methods that learn it, given the event time computed once:
+        # a detector without a ``learn_<kind>`` method ignores that kind and is not called for it.
+        return {
+            kind: tuple(getattr(d, f"learn_{kind}") for d in self._learners if hasattr(d, f"learn_{kind}"))
+            for kind in EVENT_TYPES
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A worker's snapshot pickled by a version without the routes (or with other detectors'
+        # methods): routes are derived, so they are rebuilt rather than trusted.
+        self.__dict__.update(state)
+        self._routes = self._route()
 
     @property
     def watermark(self) -> float:

@@ -191,3 +191,23 @@ def test_a_pickled_warm_engine_goes_on_with_the_same_alerts():
     original, restored = rest(engine), rest(copy)
     assert original == restored and {a["kind"] for a in original} >= {"regression", "flood"}
     assert copy.churn.ranked() == engine.churn.ranked() and copy.stats == engine.stats
+
+
+def test_a_snapshot_from_before_the_routes_restores_and_routes_to_its_own_detectors(events):
+    """Worker snapshots of an older version lack the per-kind routes: they are rebuilt on unpickling."""
+    engine = DetectionEngine()
+    for event in events[:200]:
+        engine.process(event)
+    older = pickle.loads(pickle.dumps(engine))
+    del older.__dict__["_routes"]  # what a snapshot of the version before the routes holds
+    restored = pickle.loads(pickle.dumps(older))
+    assert {learn.__self__ for learns in restored._routes.values() for learn in learns} <= set(
+        restored.detectors.values()
+    )
+    def rest(e: DetectionEngine) -> list:
+        return [(a.kind, a.dedup_key, a.status) for event in events[200:] for a in e.process(event)] + [
+            (a.kind, a.dedup_key, a.status) for a in e.flush()
+        ]
+
+    original = rest(engine)
+    assert original and rest(restored) == original
