@@ -19,11 +19,14 @@ def _reachable(worker: WorkerProcess) -> float | None:
     return worker.metrics().get("spikewatch_kafka_reachable")
 
 
-def test_worker_rides_out_a_broker_restart_without_losing_events(tmp_path):
+@pytest.mark.parametrize("ingest", ["faust", "batch"])
+def test_worker_rides_out_a_broker_restart_without_losing_events(tmp_path, ingest):
     data = labelled_input(30_000, malformed_share=0.0, seed=3)
     with LocalKafka(free_port(), data_dir=tmp_path / "kafka", heap="384m") as kafka:
         name = f"outage-{uuid.uuid4().hex[:8]}"
-        env = worker_env(kafka.bootstrap, name, tmp_path / "state")
+        env = worker_env(kafka.bootstrap, name, tmp_path / "state") | {"SPIKEWATCH_WORKER__INGEST": ingest}
+        if ingest == "batch":  # small transactions, so the outage falls mid-stream
+            env["SPIKEWATCH_WORKER__INGEST_BATCH_RECORDS"] = "500"
         produce(env, data.lines)
         worker = WorkerProcess(env, tmp_path / "worker.log")
         try:

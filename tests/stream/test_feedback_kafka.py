@@ -57,8 +57,12 @@ def with_second_burst(lines: list[bytes]) -> list[bytes]:
     return out + [line for _t, line in pending]
 
 
-def feedback_env(env: dict[str, str], name: str) -> dict[str, str]:
-    return env | {"SPIKEWATCH_TOPICS__FEEDBACK": f"{name}.feedback",
+#: Both ingest stages; the second half of a stream written while the worker runs is a backfill.
+INGEST = ["faust", "batch"]
+
+
+def feedback_env(env: dict[str, str], name: str, ingest: str = "faust") -> dict[str, str]:
+    return env | {"SPIKEWATCH_TOPICS__FEEDBACK": f"{name}.feedback", "SPIKEWATCH_WORKER__INGEST": ingest,
                   "SPIKEWATCH_WORKER__SNAPSHOT_INTERVAL": "2"}  # fmt: skip
 
 
@@ -88,9 +92,10 @@ def first_pages(worker: WorkerProcess, bootstrap: str, name: str, timeout: float
     return firing
 
 
-def test_a_silence_stops_the_page_keeps_the_alert_and_survives_sigkill(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("ingest", INGEST)
+def test_a_silence_stops_the_page_keeps_the_alert_and_survives_sigkill(kafka_bootstrap, tmp_path, ingest):
     name = f"silence-{uuid.uuid4().hex[:8]}"
-    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name)
+    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name, ingest)
     start, end = REGRESSION[0] - 3600, REGRESSION[1] + DAY
     send(env, Silence(scope="feature", feature=FEATURE, start=start, end=end, reason="imports migration",
                       time=start - DAY))  # fmt: skip
@@ -112,9 +117,10 @@ def test_a_silence_stops_the_page_keeps_the_alert_and_survives_sigkill(kafka_boo
         worker.stop()
 
 
-def test_a_false_alarm_label_raises_the_threshold_for_the_next_regression(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("ingest", INGEST)
+def test_a_false_alarm_label_raises_the_threshold_for_the_next_regression(kafka_bootstrap, tmp_path, ingest):
     name = f"falsealarm-{uuid.uuid4().hex[:8]}"
-    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name)
+    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name, ingest)
     lines = with_second_burst(simulated_lines())
     split = next(i for i, line in enumerate(lines) if ts_of(line) >= REGRESSION[1] + 6 * 3600)
     produce(env, lines[:split])
@@ -140,11 +146,12 @@ def test_a_false_alarm_label_raises_the_threshold_for_the_next_regression(kafka_
         worker.stop()
 
 
+@pytest.mark.parametrize("ingest", INGEST)
 def test_an_expected_label_stops_pages_on_its_feature_until_its_end_and_keeps_the_alerts(
-    kafka_bootstrap, tmp_path
+    kafka_bootstrap, tmp_path, ingest
 ):
     name = f"expected-{uuid.uuid4().hex[:8]}"
-    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name)
+    env = feedback_env(worker_env(kafka_bootstrap, name, tmp_path / "state"), name, ingest)
     lines = with_second_burst(simulated_lines())
     split = next(i for i, line in enumerate(lines) if ts_of(line) >= REGRESSION[1] + 6 * 3600)
     produce(env, lines[:split])

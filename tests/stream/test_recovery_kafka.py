@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(600)]
 #: Share of the events learnt at which the worker is killed. The replay of this stream pages at
 #: 0.83 and resolves at 0.87 of it: the last kills fall in the regression, with alerts out already.
 KILL_AT = (0.5, 0.835, 0.855)
+RESOLVED_AT = 0.87
 
 
 @pytest.mark.parametrize("ingest", ["faust", "batch"])
@@ -50,12 +51,14 @@ def test_sigkill_mid_regression_pages_once_and_restores_instead_of_relearning(
             regression_open = [v for k, v in caught_up.items()
                                if k.startswith("spikewatch_regression_open{")]  # fmt: skip
             assert regression_open == [1.0], (regression_open, worker.tail())
-        restored = wait_metric(worker, "spikewatch_detection_events", len(lines) * share)
+        # Polled often: the regression is open for ~1,000 events, a fifth of a second of this worker.
+        restored = wait_metric(worker, "spikewatch_detection_events", len(lines) * share, poll=0.01)
         if learnt_at_kill:  # a restart: the engine came back from a snapshot, not from nothing
             assert restored["spikewatch_detection_restores_total"] == 1, worker.tail()
             assert 0 < restored["spikewatch_detection_restored_events"] <= learnt_at_kill
         learnt_at_kill = restored["spikewatch_detection_events"]
         worker.kill()  # SIGKILL: no flush, no commit, no last snapshot
+        assert share < KILL_AT[1] or learnt_at_kill < RESOLVED_AT * len(lines), "killed after the resolution"
     worker = WorkerProcess(env, tmp_path / "worker.log")
     try:
         final = detection_settled([worker], kafka_bootstrap, f"{name}-app.detection", events=len(lines))
@@ -77,11 +80,14 @@ def test_sigkill_mid_regression_pages_once_and_restores_instead_of_relearning(
 REPEATED_KILLS = 20
 
 
-def test_twenty_sigkills_at_random_points_leave_exactly_the_fault_free_alerts(kafka_bootstrap, tmp_path):
+@pytest.mark.parametrize("ingest", ["faust", "batch"])
+def test_twenty_sigkills_at_random_points_leave_exactly_the_fault_free_alerts(
+    kafka_bootstrap, tmp_path, ingest
+):
     import random
 
     name = f"drill-{uuid.uuid4().hex[:8]}"
-    env = worker_env(kafka_bootstrap, name, tmp_path / "state")
+    env = worker_env(kafka_bootstrap, name, tmp_path / "state") | {"SPIKEWATCH_WORKER__INGEST": ingest}
     env["SPIKEWATCH_WORKER__SNAPSHOT_INTERVAL"] = "1"
     lines = simulated_lines()
     produce(env, lines)
