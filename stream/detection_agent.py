@@ -33,6 +33,31 @@ DETECTION_STATE_TABLE = "detection_state"
 logger = logging.getLogger(__name__)
 
 
+async def flush_until_sent(buffer: Any, stopping: Callable[[], bool]) -> bool:
+    """Flush Faust's producer ``buffer`` until it is empty, or until ``stopping()``; True if emptied.
+
+    A producer that is shutting down no longer sends what its buffer holds, and Faust's ``flush``
+    then returns after a 0.1 s wait with the buffer unchanged: waiting for it to empty would hang the
+    worker's shutdown (a SIGTERM while detection wrote its first snapshot did, for 60 s).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> class Stuck:  # a buffer whose sender has stopped
+    ...     size = 3
+    ...     async def flush(self):
+    ...         await asyncio.sleep(0)
+    >>> calls = iter(range(1000))
+    >>> asyncio.run(flush_until_sent(Stuck(), stopping=lambda: next(calls) >= 5))
+    False
+    """
+    while buffer.size:
+        if stopping():
+            return False
+        await buffer.flush()
+    return True
+
+
 def detection_topic_name(settings: Settings) -> str:
     """The one-partition topic from the ingest stage to the detection stage."""
     return settings.topics.detection or f"{settings.worker.app_id}.detection"
@@ -183,9 +208,8 @@ def add_detection_agent(
                 size = store.save(picklable, offset=state.next_offset)
             metrics.snapshots.inc()
             metrics.snapshot_bytes.set(size)
-            buffer = app.producer.buffer
-            while buffer.size:
-                await buffer.flush()
+            if not await flush_until_sent(app.producer.buffer, lambda: app.should_stop):
+                logger.warning("stopping: the last detection snapshot may not have reached the changelog")
             last_snapshot = time.monotonic()
             took = last_snapshot - started
             snapshot_every = snapshot_spacing(worker.snapshot_interval, took, worker.snapshot_max_share)
