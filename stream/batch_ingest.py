@@ -175,11 +175,7 @@ class BatchIngest:
         try:
             last_marks = time.monotonic()
             while True:
-                batch = await self._fetch()
-                if batch:
-                    await self._apply(batch)
-                if self.alignment is not None:
-                    self.alignment.end()
+                await self.read_once()
                 if self.detect_topic is not None and time.monotonic() - last_marks >= 1.0:
                     last_marks = time.monotonic()
                     await self._mark_caught_up()
@@ -189,6 +185,14 @@ class BatchIngest:
                 await self._producer.stop()
             with contextlib.suppress(Exception):
                 await self._consumer.stop()
+
+    async def read_once(self) -> None:
+        """One round: fetch a batch, apply it in one transaction, and close the alignment's round."""
+        batch = await self._fetch()
+        if batch:
+            await self._apply(batch)
+        if self.alignment is not None:
+            self.alignment.end()
 
     def assignment(self) -> set[TopicPartition]:
         """Input partitions this worker reads now."""

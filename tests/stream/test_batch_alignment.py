@@ -145,11 +145,7 @@ def _read_backlog(lines: list[bytes], *, aligned: bool) -> tuple[list, int, Dete
         for _ in range(10_000):
             if consumer.done() and not consumer.fetched:
                 break
-            batch = await ingest._fetch()
-            if batch:
-                await ingest._apply(batch)
-            if ingest.alignment is not None:
-                ingest.alignment.end()
+            await ingest.read_once()
             detect()
         await ingest._mark_caught_up()  # every partition read to its end
         detect()
@@ -285,11 +281,7 @@ def test_records_fetched_before_the_assignment_sought_back_are_not_counted(monke
         for _ in range(100):
             if worker._next[tp] == len(log):
                 break
-            batch = await worker._fetch()
-            if batch:
-                await worker._apply(batch)
-            if worker.alignment is not None:
-                worker.alignment.end()
+            await worker.read_once()
 
     asyncio.run(run())
     assert worker._next[tp] == len(log)

@@ -101,7 +101,7 @@ def _backfill(lines: list[bytes], *, mark_behind: bool) -> tuple[list, list[Forw
         """Read what is visible now, then mark what is caught up at ``then``."""
         nonlocal applied, now
         while any(consumer.position[tp] < consumer.visible[tp] for tp in logs):
-            await ingest._apply(await ingest._fetch())
+            await ingest.read_once()
         await ingest._mark_caught_up()
         now = then
         await ingest._mark_caught_up()
